@@ -1,0 +1,39 @@
+# Two entry points on a fresh machine: `make build` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install build check lint test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## Render every stack into dist/.
+build: install
+	$(PY) build.py build
+
+## Fail if dist/ is not what the renderer produces.
+check: install
+	$(PY) build.py build --check
+
+## cfn-lint every rendered template.
+lint: install
+	$(PY) build.py lint
+
+## Full test suite: platform tests, then each seed-code app's own tests.
+test: install
+	$(PY) -m pytest
+	bash seed_code/run_app_tests.sh
+
+## Render speed and memory figures.
+bench: install
+	$(PY) bench/render.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

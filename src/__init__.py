@@ -1,0 +1,1 @@
+"""SageMaker MLOps project-template platform: render, package and deploy."""

@@ -1,0 +1,16 @@
+"""Platform configuration: one YAML file, validated once into frozen dataclasses."""
+
+from src.config.loader import DEFAULT_CONFIG, ConfigError, load_config, parse_config
+from src.config.models import AccountSet, PipelineAccount, PlatformConfig, Repository, ServiceCatalogSettings
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "AccountSet",
+    "ConfigError",
+    "PipelineAccount",
+    "PlatformConfig",
+    "Repository",
+    "ServiceCatalogSettings",
+    "load_config",
+    "parse_config",
+]

@@ -1,0 +1,223 @@
+"""Names that cross stack boundaries, defined once.
+
+Every template, the packager and the deployer import these. Changing a value here
+changes a deployed name: treat it as a breaking change.
+"""
+
+from __future__ import annotations
+
+# --- SSM parameters ---------------------------------------------------------------
+SSM_ROOT = "/mlops"
+
+# Written by the packager, read by the project templates via {{resolve:ssm:...}}.
+SSM_SEED_BUCKET = f"{SSM_ROOT}/code/seed_bucket"
+SSM_SEED_BUILD = f"{SSM_ROOT}/code/build"
+SSM_SEED_DEPLOY = f"{SSM_ROOT}/code/deploy"
+SSM_SEED_BUILD_BYOC = f"{SSM_ROOT}/code/build/byoc"
+SSM_CODE_PREFIX = f"{SSM_ROOT}/code/"
+
+# Written by the Service Catalog stack (one account set per DEV account).
+SSM_DEV_ACCOUNT_ID = f"{SSM_ROOT}/dev/account_id"
+SSM_DEV_REGION = f"{SSM_ROOT}/dev/region"
+SSM_PREPROD_ACCOUNT_ID = f"{SSM_ROOT}/preprod/account_id"
+SSM_PREPROD_REGION = f"{SSM_ROOT}/preprod/region"
+SSM_PROD_ACCOUNT_ID = f"{SSM_ROOT}/prod/account_id"
+SSM_PROD_REGION = f"{SSM_ROOT}/prod/region"
+
+STAGES = ("dev", "preprod", "prod")
+
+
+def project_ssm_name(project_name: str, stage: str, field: str) -> str:
+    """Per-project parameter written by a project template, e.g. /mlops/<project>/prod/region.
+
+    `project_name` is usually the literal "${SageMakerProjectName}" inside an Fn::Sub.
+    """
+    return f"{SSM_ROOT}/{project_name}/{stage}/{field}"
+
+
+# --- Seed code apps -------------------------------------------------------------------
+# app directory under seed_code/ -> SSM parameter naming its zip's S3 key
+SEED_APPS = {
+    "build_app": SSM_SEED_BUILD,
+    "deploy_app": SSM_SEED_DEPLOY,
+    "byoc_build_app": SSM_SEED_BUILD_BYOC,
+}
+# Files the project pipelines run from the seeded repositories.
+BUILDSPEC = "buildspec.yml"
+DOCKER_BUILDSPEC = "docker-buildspec.yml"
+SEED_APP_REQUIRED_FILES = {
+    "build_app": (BUILDSPEC,),
+    "deploy_app": (BUILDSPEC,),
+    "byoc_build_app": (BUILDSPEC, DOCKER_BUILDSPEC, "Dockerfile", "docker-build.sh"),
+}
+# Templates the deploy app's build writes at the root of its output artifact.
+DEPLOY_STAGE_TEMPLATE = "{stage}.template.json"
+
+# Packaging the repository itself for the CodeCommit stack.
+REPO_ARCHIVE = "repository"
+
+# --- Role names (bootstrap stack, in every DEV/PREPROD/PROD account) -----------------
+
+
+def deploy_role_name(prefix: str) -> str:
+    """Cross-account role assumed by pipelines to run CloudFormation in a target account."""
+    return f"{prefix}-cross-account-deploy"
+
+
+def cfn_execution_role_name(prefix: str) -> str:
+    """Role CloudFormation uses in a target account; passed by the deploy role."""
+    return f"{prefix}-cfn-execution"
+
+
+def model_execution_role_name(prefix: str) -> str:
+    """Role SageMaker endpoints in a target account run with."""
+    return f"{prefix}-sagemaker-model-execution"
+
+
+def launch_role_name(prefix: str, set_name: str) -> str:
+    """Service Catalog launch role of an account set, in the set's DEV account."""
+    return f"{prefix}-{set_name}-sc-launch"
+
+
+def project_role_name(prefix: str, purpose: str) -> str:
+    """A role created by a project template; `${SageMakerProjectId}` keeps it unique."""
+    return f"{prefix}-${{SageMakerProjectId}}-{purpose}"
+
+
+def project_resource_name(prefix: str, purpose: str) -> str:
+    """Human-facing project resources (repos, pipelines, build projects)."""
+    return f"{prefix}-${{SageMakerProjectName}}-{purpose}"
+
+
+# --- Bucket names -----------------------------------------------------------------------
+ACCOUNT_ID_LEN = 12
+MAX_PROJECT_ID_LEN = 16
+MAX_PROJECT_NAME_LEN = 32
+MAX_BUCKET_NAME_LEN = 63
+
+
+def project_bucket_name(prefix: str, purpose: str) -> str:
+    """Project bucket, unique per project id and account (Fn::Sub string)."""
+    return f"{prefix}-${{SageMakerProjectId}}-{purpose}-${{AWS::AccountId}}"
+
+
+PROJECT_BUCKET_PURPOSES = ("artifacts", "pipeline")
+
+
+def pipeline_bucket_name(prefix: str, set_name: str) -> str:
+    return f"{prefix}-{set_name}-pipeline-${{AWS::AccountId}}-${{AWS::Region}}"
+
+
+def assets_bucket_name(prefix: str, account_id: str, region: str) -> str:
+    return f"{prefix}-assets-{account_id}-{region}"
+
+
+def longest_bucket_names(prefix: str, set_name: str) -> list[str]:
+    """Every derived bucket name at its longest, for validating config lengths."""
+    longest_region = "x" * 14  # e.g. ap-southeast-4
+    account = "0" * ACCOUNT_ID_LEN
+    names = [
+        project_bucket_name(prefix, p)
+        .replace("${SageMakerProjectId}", "p" * MAX_PROJECT_ID_LEN)
+        .replace("${AWS::AccountId}", account)
+        for p in PROJECT_BUCKET_PURPOSES
+    ]
+    names.append(
+        pipeline_bucket_name(prefix, set_name)
+        .replace("${AWS::AccountId}", account)
+        .replace("${AWS::Region}", longest_region)
+    )
+    names.append(assets_bucket_name(prefix, account, longest_region))
+    return names
+
+
+# --- Stack names ---------------------------------------------------------------------
+
+
+def assets_stack_name(prefix: str) -> str:
+    return f"{prefix}-assets"
+
+
+def bootstrap_stack_name(prefix: str) -> str:
+    return f"{prefix}-bootstrap"
+
+
+def service_catalog_stack_name(prefix: str, set_name: str) -> str:
+    return f"{prefix}-service-catalog-{set_name}"
+
+
+def codecommit_stack_name(prefix: str) -> str:
+    return f"{prefix}-codecommit"
+
+
+def pipeline_stack_name(prefix: str, set_name: str) -> str:
+    return f"{prefix}-pipeline-{set_name}"
+
+
+# --- dist/ layout ----------------------------------------------------------------------
+# Paths relative to dist/. Product templates are keyed by a short product key.
+PRODUCT_KEYS = ("basic", "dynamic-accounts", "byoc")
+SET_SPECIFIC_PRODUCTS = ("basic", "byoc")
+
+
+def dist_assets() -> str:
+    return "assets.json"
+
+
+def dist_codecommit() -> str:
+    return "codecommit.json"
+
+
+def dist_bootstrap() -> str:
+    return "bootstrap.json"
+
+
+def dist_service_catalog(set_name: str) -> str:
+    return f"sets/{set_name}/service-catalog.json"
+
+
+def dist_pipeline(set_name: str) -> str:
+    return f"sets/{set_name}/pipeline.json"
+
+
+def dist_product(product: str, set_name: str) -> str:
+    if product in SET_SPECIFIC_PRODUCTS:
+        return f"sets/{set_name}/products/{product}.json"
+    return f"products/{product}.json"
+
+
+# --- S3 key layout (content-addressed) --------------------------------------------------
+
+
+def seed_object_key(app: str, sha256: str) -> str:
+    return f"seed/{app}/{sha256}.zip"
+
+
+def product_template_key(product: str, sha256: str) -> str:
+    return f"templates/{product}/{sha256}.json"
+
+
+# --- Package output consumed by deploy and by the platform pipeline --------------------
+PACKAGE_DIR = "build/package"  # relative to the repository root; not part of dist/
+PACKAGE_MANIFEST = f"{PACKAGE_DIR}/manifest.json"
+
+
+def package_stack_parameters(set_name: str) -> str:
+    """CodePipeline-style template configuration for a set's Service Catalog stack."""
+    return f"{PACKAGE_DIR}/sets/{set_name}/service-catalog.parameters.json"
+
+
+# Service Catalog stack parameters filled from the package manifest, per product.
+def product_parameter_names(product: str) -> tuple[str, str]:
+    stem = "".join(part.capitalize() for part in product.split("-"))
+    return f"{stem}TemplateUrl", f"{stem}TemplateVersion"
+
+
+# Template parameters of the CodeCommit stack, filled from the package manifest.
+CODECOMMIT_SOURCE_BUCKET_PARAM = "SourceBucket"
+CODECOMMIT_SOURCE_KEY_PARAM = "SourceKey"
+
+# Tags
+TAG_PROJECT_NAME = "sagemaker:project-name"
+TAG_PROJECT_ID = "sagemaker:project-id"
+TAG_STUDIO_VISIBILITY = "sagemaker:studio-visibility"

@@ -1,0 +1,31 @@
+"""cfn-lint over rendered templates, through its Python API (no subprocess per file)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cfnlint.api import lint
+from cfnlint.config import ManualArgs
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    rule: str
+    level: str  # "error", "warning" or "informational"
+    message: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.rule} [{self.level}] {self.message}"
+
+
+def lint_templates(files: dict[str, str], regions: list[str] | None = None) -> list[Finding]:
+    """Every cfn-lint error and warning in `files` (path -> template text)."""
+    config = ManualArgs(regions=regions or ["us-east-1"])
+    findings = []
+    for path, text in sorted(files.items()):
+        for match in lint(text, config=config):
+            level = match.rule.severity
+            findings.append(Finding(path, match.rule.id, level, match.message, match.linenumber))
+    return findings

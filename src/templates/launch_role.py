@@ -1,0 +1,228 @@
+"""Permissions of the Service Catalog launch role: what the project templates create, no more.
+
+`PERMISSIONS` maps each CloudFormation resource type a project template may contain to the
+IAM actions needed to create, update and delete it, and the ARN patterns (Fn::Sub strings)
+they are limited to. A test proves every resource type in every product is covered, so adding
+a resource to a project template without granting it here fails CI, not a launch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from awacs.aws import Condition, StringEquals, StringLike
+from troposphere import Sub
+
+from src import contracts
+from src.templates.iam import allow, arn, global_arn, s3_arn
+
+# resource type -> (actions, resource patterns); "{p}" is the app prefix.
+PERMISSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "AWS::SSM::Parameter": (
+        (
+            "ssm:PutParameter",
+            "ssm:DeleteParameter",
+            "ssm:GetParameter",
+            "ssm:GetParameters",
+            "ssm:AddTagsToResource",
+            "ssm:RemoveTagsFromResource",
+            "ssm:ListTagsForResource",
+        ),
+        (f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{contracts.SSM_ROOT}/*",),
+    ),
+    "AWS::KMS::Key": (
+        (
+            "kms:DescribeKey",
+            "kms:EnableKeyRotation",
+            "kms:GetKeyPolicy",
+            "kms:GetKeyRotationStatus",
+            "kms:PutKeyPolicy",
+            "kms:ListResourceTags",
+            "kms:TagResource",
+            "kms:UntagResource",
+            "kms:ScheduleKeyDeletion",
+            "kms:CreateGrant",
+        ),
+        ("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*",),
+    ),
+    "AWS::KMS::Alias": (
+        ("kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"),
+        (
+            "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:alias/{p}-*",
+            "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*",
+        ),
+    ),
+    "AWS::S3::Bucket": (
+        (
+            "s3:CreateBucket",
+            "s3:DeleteBucket",
+            "s3:GetBucketLocation",
+            "s3:PutBucketTagging",
+            "s3:GetBucketTagging",
+            "s3:PutEncryptionConfiguration",
+            "s3:GetEncryptionConfiguration",
+            "s3:PutBucketVersioning",
+            "s3:GetBucketVersioning",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:GetBucketPublicAccessBlock",
+            "s3:PutBucketOwnershipControls",
+            "s3:GetBucketOwnershipControls",
+        ),
+        ("arn:${AWS::Partition}:s3:::{p}-*",),
+    ),
+    "AWS::S3::BucketPolicy": (
+        ("s3:PutBucketPolicy", "s3:GetBucketPolicy", "s3:DeleteBucketPolicy"),
+        ("arn:${AWS::Partition}:s3:::{p}-*",),
+    ),
+    "AWS::SageMaker::ModelPackageGroup": (
+        (
+            "sagemaker:CreateModelPackageGroup",
+            "sagemaker:DeleteModelPackageGroup",
+            "sagemaker:DescribeModelPackageGroup",
+            "sagemaker:PutModelPackageGroupPolicy",
+            "sagemaker:GetModelPackageGroupPolicy",
+            "sagemaker:DeleteModelPackageGroupPolicy",
+            "sagemaker:AddTags",
+            "sagemaker:DeleteTags",
+            "sagemaker:ListTags",
+        ),
+        ("arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/*",),
+    ),
+    "AWS::CodeCommit::Repository": (
+        (
+            "codecommit:CreateRepository",
+            "codecommit:DeleteRepository",
+            "codecommit:GetRepository",
+            "codecommit:UpdateRepositoryDescription",
+            "codecommit:CreateBranch",
+            "codecommit:CreateCommit",
+            "codecommit:TagResource",
+            "codecommit:UntagResource",
+            "codecommit:ListTagsForResource",
+        ),
+        ("arn:${AWS::Partition}:codecommit:${AWS::Region}:${AWS::AccountId}:{p}-*",),
+    ),
+    "AWS::IAM::Role": (
+        (
+            "iam:CreateRole",
+            "iam:DeleteRole",
+            "iam:GetRole",
+            "iam:UpdateRole",
+            "iam:UpdateRoleDescription",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:PutRolePolicy",
+            "iam:DeleteRolePolicy",
+            "iam:GetRolePolicy",
+            "iam:TagRole",
+            "iam:UntagRole",
+        ),
+        ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/{p}-*",),
+    ),
+    "AWS::CodeBuild::Project": (
+        ("codebuild:CreateProject", "codebuild:UpdateProject", "codebuild:DeleteProject", "codebuild:BatchGetProjects"),
+        ("arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/{p}-*",),
+    ),
+    "AWS::CodePipeline::Pipeline": (
+        (
+            "codepipeline:CreatePipeline",
+            "codepipeline:UpdatePipeline",
+            "codepipeline:DeletePipeline",
+            "codepipeline:GetPipeline",
+            "codepipeline:GetPipelineState",
+            "codepipeline:TagResource",
+            "codepipeline:UntagResource",
+            "codepipeline:ListTagsForResource",
+        ),
+        ("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:{p}-*",),
+    ),
+    "AWS::Events::Rule": (
+        (
+            "events:PutRule",
+            "events:DeleteRule",
+            "events:DescribeRule",
+            "events:PutTargets",
+            "events:RemoveTargets",
+            "events:TagResource",
+            "events:UntagResource",
+            "events:ListTagsForResource",
+        ),
+        ("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/{p}-*",),
+    ),
+    "AWS::ECR::Repository": (
+        (
+            "ecr:CreateRepository",
+            "ecr:DeleteRepository",
+            "ecr:DescribeRepositories",
+            "ecr:SetRepositoryPolicy",
+            "ecr:GetRepositoryPolicy",
+            "ecr:DeleteRepositoryPolicy",
+            "ecr:PutImageScanningConfiguration",
+            "ecr:PutImageTagMutability",
+            "ecr:TagResource",
+            "ecr:UntagResource",
+            "ecr:ListTagsForResource",
+        ),
+        ("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/{p}-*",),
+    ),
+}
+
+# Roles a project template hands to services, and to which services.
+PASSED_TO_SERVICES = (
+    "codebuild.amazonaws.com",
+    "codepipeline.amazonaws.com",
+    "events.amazonaws.com",
+)
+
+
+def statements(prefix: str, assets_buckets: list[str]) -> list[Any]:
+    """Every statement of the launch role for app prefix `prefix`."""
+    result = [
+        allow(list(actions), [Sub(r.replace("{p}", prefix)) for r in resources])
+        for actions, resources in PERMISSIONS.values()
+    ]
+    result += [
+        # Service Catalog provisions products as CloudFormation stacks named SC-<account>-pp-<id>.
+        allow(
+            [
+                "cloudformation:CreateStack",
+                "cloudformation:UpdateStack",
+                "cloudformation:DeleteStack",
+                "cloudformation:DescribeStacks",
+                "cloudformation:DescribeStackEvents",
+                "cloudformation:GetTemplateSummary",
+                "cloudformation:SetStackPolicy",
+                "cloudformation:CreateChangeSet",
+                "cloudformation:DescribeChangeSet",
+                "cloudformation:ExecuteChangeSet",
+                "cloudformation:DeleteChangeSet",
+            ],
+            [arn("cloudformation", "stack/SC-*/*")],
+        ),
+        allow(["cloudformation:ValidateTemplate"], ["*"]),  # no resource-level permissions
+        # kms:CreateKey cannot be scoped to a resource; require the project tag on the request.
+        allow(
+            ["kms:CreateKey"],
+            ["*"],
+            condition=Condition(StringLike({f"aws:RequestTag/{contracts.TAG_PROJECT_ID}": "*"})),
+        ),
+        # Product templates and seed zips, from the platform's assets bucket(s).
+        allow(["s3:GetObject"], [s3_arn(f"{b}/*") for b in assets_buckets]),
+        allow(
+            ["kms:Decrypt"],
+            [arn("kms", "key/*", region="*", account="*")],
+            condition=Condition(StringLike({"kms:ViaService": "s3.*.amazonaws.com"})),
+        ),
+        _pass_project_roles(prefix),
+    ]
+    return result
+
+
+def _pass_project_roles(prefix: str) -> Any:
+    return allow(
+        ["iam:PassRole"],
+        [global_arn("iam", f"role/{prefix}-*")],
+        condition=Condition(StringEquals({"iam:PassedToService": list(PASSED_TO_SERVICES)})),
+    )
+
+
+__all__ = ["PASSED_TO_SERVICES", "PERMISSIONS", "statements"]

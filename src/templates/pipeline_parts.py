@@ -1,0 +1,217 @@
+"""CodePipeline and CodeBuild pieces shared by the project templates and the platform pipeline."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from troposphere import GetAtt, Ref, Sub, Tags, Template
+from troposphere import codebuild, codepipeline, events
+
+from src.templates.storage import EncryptedBucket
+
+CODEBUILD_IMAGE = "aws/codebuild/amazonlinux2-x86_64-standard:5.0"
+
+
+def codebuild_project(
+    title: str,
+    *,
+    name: Any,
+    description: str,
+    role: Any,
+    artifacts_key: Any,
+    buildspec: str,
+    env: dict[str, Any],
+    tags: Tags | None = None,
+    privileged: bool = False,
+    timeout_minutes: int = 60,
+) -> codebuild.Project:
+    """A CodeBuild project run as a CodePipeline action (source and artifacts from the pipeline)."""
+    kwargs: dict[str, Any] = {"Tags": tags} if tags is not None else {}
+    return codebuild.Project(
+        title,
+        Name=name,
+        Description=description,
+        ServiceRole=GetAtt(role, "Arn"),
+        EncryptionKey=artifacts_key,
+        Source=codebuild.Source(Type="CODEPIPELINE", BuildSpec=buildspec),
+        Artifacts=codebuild.Artifacts(Type="CODEPIPELINE"),
+        Environment=codebuild.Environment(
+            Type="LINUX_CONTAINER",
+            ComputeType="BUILD_GENERAL1_SMALL",
+            Image=CODEBUILD_IMAGE,
+            PrivilegedMode=privileged,
+            EnvironmentVariables=[
+                codebuild.EnvironmentVariable(Name=k, Type="PLAINTEXT", Value=v) for k, v in sorted(env.items())
+            ],
+        ),
+        TimeoutInMinutes=timeout_minutes,
+        **kwargs,
+    )
+
+
+def _action_type(category: str, provider: str) -> codepipeline.ActionTypeId:
+    return codepipeline.ActionTypeId(Category=category, Owner="AWS", Provider=provider, Version="1")
+
+
+def codecommit_source(repository_name: Any, branch: str, output: str) -> codepipeline.Actions:
+    """Source action; changes arrive through an EventBridge rule, not polling."""
+    return codepipeline.Actions(
+        Name="Source",
+        ActionTypeId=_action_type("Source", "CodeCommit"),
+        Configuration={
+            "RepositoryName": repository_name,
+            "BranchName": branch,
+            "PollForSourceChanges": "false",
+        },
+        OutputArtifacts=[codepipeline.OutputArtifacts(Name=output)],
+        RunOrder=1,
+    )
+
+
+def codebuild_action(
+    name: str, project: codebuild.Project, input_artifact: str, output: str | None = None
+) -> codepipeline.Actions:
+    kwargs: dict[str, Any] = {}
+    if output:
+        kwargs["OutputArtifacts"] = [codepipeline.OutputArtifacts(Name=output)]
+    return codepipeline.Actions(
+        Name=name,
+        ActionTypeId=_action_type("Build", "CodeBuild"),
+        Configuration={"ProjectName": Ref(project)},
+        InputArtifacts=[codepipeline.InputArtifacts(Name=input_artifact)],
+        RunOrder=1,
+        **kwargs,
+    )
+
+
+def cloudformation_deploy_action(
+    name: str,
+    *,
+    stack_name: Any,
+    template_path: Any,
+    action_role_arn: Any,
+    cfn_role_arn: Any,
+    input_artifact: str,
+    region: Any = None,
+    template_configuration: Any = None,
+    capabilities: str = "CAPABILITY_NAMED_IAM",
+) -> codepipeline.Actions:
+    """Create or update a stack, run as `action_role_arn` (in the target account), with
+    CloudFormation using `cfn_role_arn` there."""
+    configuration: dict[str, Any] = {
+        "ActionMode": "CREATE_UPDATE",
+        "StackName": stack_name,
+        "TemplatePath": template_path,
+        "RoleArn": cfn_role_arn,
+        "Capabilities": capabilities,
+    }
+    if template_configuration is not None:
+        configuration["TemplateConfiguration"] = template_configuration
+    kwargs: dict[str, Any] = {"Region": region} if region is not None else {}
+    return codepipeline.Actions(
+        Name=name,
+        ActionTypeId=_action_type("Deploy", "CloudFormation"),
+        Configuration=configuration,
+        InputArtifacts=[codepipeline.InputArtifacts(Name=input_artifact)],
+        RoleArn=action_role_arn,
+        RunOrder=1,
+        **kwargs,
+    )
+
+
+def manual_approval(name: str, summary: Any) -> codepipeline.Actions:
+    return codepipeline.Actions(
+        Name=name,
+        ActionTypeId=_action_type("Approval", "Manual"),
+        Configuration={"CustomData": summary},
+        RunOrder=1,
+    )
+
+
+def stage(name: str, *actions: codepipeline.Actions) -> codepipeline.Stages:
+    return codepipeline.Stages(Name=name, Actions=list(actions))
+
+
+def artifact_store(bucket: Any, key_arn: Any) -> codepipeline.ArtifactStore:
+    return codepipeline.ArtifactStore(
+        Type="S3", Location=bucket, EncryptionKey=codepipeline.EncryptionKey(Id=key_arn, Type="KMS")
+    )
+
+
+def pipeline(
+    title: str,
+    *,
+    name: Any,
+    role: Any,
+    artifacts: EncryptedBucket,
+    stages: Sequence[codepipeline.Stages],
+    tags: Tags | None = None,
+    other_regions: dict[str, codepipeline.ArtifactStore] | None = None,
+) -> codepipeline.Pipeline:
+    """A V2 pipeline storing artifacts in `artifacts`; actions in `other_regions` need a store
+    of their own in each of those regions."""
+    kwargs: dict[str, Any] = {"Tags": tags} if tags is not None else {}
+    home = artifact_store(artifacts.name, artifacts.key_arn)
+    if other_regions:
+        kwargs["ArtifactStores"] = [
+            codepipeline.ArtifactStoreMap(Region=Ref("AWS::Region"), ArtifactStore=home),
+            *(codepipeline.ArtifactStoreMap(Region=r, ArtifactStore=s) for r, s in sorted(other_regions.items())),
+        ]
+    else:
+        kwargs["ArtifactStore"] = home
+    return codepipeline.Pipeline(
+        title,
+        Name=name,
+        RoleArn=GetAtt(role, "Arn"),
+        PipelineType="V2",
+        ExecutionMode="QUEUED",
+        RestartExecutionOnUpdate=False,
+        Stages=list(stages),
+        **kwargs,
+    )
+
+
+def pipeline_arn(pipeline_resource: codepipeline.Pipeline) -> Sub:
+    return Sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${P}", P=Ref(pipeline_resource))
+
+
+def start_pipeline_rule(
+    title: str,
+    *,
+    name: Any,
+    description: str,
+    event_pattern: dict,
+    target: codepipeline.Pipeline,
+    role: Any,
+    tags: Tags | None = None,
+) -> events.Rule:
+    """EventBridge rule that starts `target` when `event_pattern` matches."""
+    kwargs: dict[str, Any] = {"Tags": tags} if tags is not None else {}
+    return events.Rule(
+        title,
+        Name=name,
+        Description=description,
+        State="ENABLED",
+        EventPattern=event_pattern,
+        Targets=[events.Target(Id="Pipeline", Arn=pipeline_arn(target), RoleArn=GetAtt(role, "Arn"))],
+        **kwargs,
+    )
+
+
+def codecommit_change_pattern(repository: Any, branch: str) -> dict:
+    """Event pattern for a push to `branch` of the repository with ARN `repository`."""
+    return {
+        "source": ["aws.codecommit"],
+        "detail-type": ["CodeCommit Repository State Change"],
+        "resources": [repository],
+        "detail": {
+            "event": ["referenceCreated", "referenceUpdated"],
+            "referenceType": ["branch"],
+            "referenceName": [branch],
+        },
+    }
+
+
+def add(template: Template, *resources: Any) -> None:
+    for resource in resources:
+        template.add_resource(resource)

@@ -1,0 +1,197 @@
+"""An S3 bucket with its own KMS key: the one way templates here store anything.
+
+Secure by default: SSE-KMS with a bucket key, versioning, all public access blocked, object
+ownership enforced, TLS-only bucket policy, key rotation on. Other principals get access only
+by being named as readers or writers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from awacs.aws import Bool, Condition, Principal
+from troposphere import AWSHelperFn, GetAtt, Ref, Sub, Tags, Template, kms, s3
+
+from src.templates.iam import allow, aws_principals, deny, policy
+
+READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation", "s3:ListBucket")
+WRITE_ACTIONS = ("s3:PutObject",)
+KEY_READ_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+KEY_WRITE_ACTIONS = ("kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+# Administration of the key stays with the owning account (delegated to its IAM policies).
+KEY_ADMIN_ACTIONS = (
+    "kms:Create*",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+)
+
+
+@dataclass(frozen=True)
+class EncryptedBucket:
+    bucket: s3.Bucket
+    key: kms.Key
+
+    @property
+    def name(self) -> Ref:
+        return Ref(self.bucket)
+
+    @property
+    def arn(self) -> GetAtt:
+        return GetAtt(self.bucket, "Arn")
+
+    @property
+    def objects_arn(self) -> Sub:
+        return Sub("${B}/*", B=GetAtt(self.bucket, "Arn"))
+
+    @property
+    def key_arn(self) -> GetAtt:
+        return GetAtt(self.key, "Arn")
+
+    @property
+    def key_id(self) -> Ref:
+        return Ref(self.key)
+
+
+@dataclass(frozen=True)
+class Access:
+    """Principals given access to a bucket and its key: lists of ARNs, or for `readers` one
+    CloudFormation expression that is itself a list (e.g. a Ref to a CommaDelimitedList)."""
+
+    readers: Sequence[Any] | AWSHelperFn = field(default_factory=tuple)
+    writers: Sequence[Any] = field(default_factory=tuple)
+
+    def has_readers(self) -> bool:
+        return isinstance(self.readers, AWSHelperFn) or bool(self.readers) or bool(self.writers)
+
+    def reader_principal(self) -> Principal:
+        if isinstance(self.readers, AWSHelperFn):
+            if self.writers:
+                raise ValueError("a list expression of readers cannot be combined with writers")
+            return Principal("AWS", self.readers)
+        return aws_principals([*self.readers, *self.writers])
+
+
+def add_encrypted_bucket(
+    template: Template,
+    title: str,
+    *,
+    bucket_name: str,
+    description: str,
+    access: Access = Access(),
+    tags: Tags | None = None,
+    retain: bool = False,
+) -> EncryptedBucket:
+    """Add `<title>Key`, `<title>KeyAlias`, `<title>` and `<title>Policy` to the template.
+
+    `bucket_name` is an Fn::Sub string. `retain` keeps bucket and key when the stack is
+    deleted (data that must outlive the stack, e.g. model artifacts).
+    """
+    policy_kwargs = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"} if retain else {}
+    key_statements = [
+        allow(KEY_ADMIN_ACTIONS, ["*"], sid="OwningAccountAdministers", principal=aws_principals([_root()])),
+    ]
+    if access.has_readers():
+        key_statements.append(
+            allow(KEY_READ_ACTIONS, ["*"], sid="ReadersDecrypt", principal=access.reader_principal())
+        )
+    if access.writers:
+        key_statements.append(
+            allow(KEY_WRITE_ACTIONS, ["*"], sid="WritersEncrypt", principal=aws_principals(access.writers))
+        )
+    key_kwargs: dict[str, Any] = {"Tags": tags} if tags is not None else {}
+    key = template.add_resource(
+        kms.Key(
+            f"{title}Key",
+            Description=description,
+            EnableKeyRotation=True,
+            KeyPolicy=policy(*key_statements),
+            **key_kwargs,
+            **policy_kwargs,
+        )
+    )
+    template.add_resource(
+        kms.Alias(
+            f"{title}KeyAlias",
+            AliasName=Sub(f"alias/{bucket_name}"),
+            TargetKeyId=Ref(key),
+        )
+    )
+    bucket_kwargs: dict[str, Any] = {"Tags": tags} if tags is not None else {}
+    bucket = template.add_resource(
+        s3.Bucket(
+            title,
+            BucketName=Sub(bucket_name),
+            BucketEncryption=s3.BucketEncryption(
+                ServerSideEncryptionConfiguration=[
+                    s3.ServerSideEncryptionRule(
+                        BucketKeyEnabled=True,
+                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
+                            SSEAlgorithm="aws:kms", KMSMasterKeyID=GetAtt(key, "Arn")
+                        ),
+                    )
+                ]
+            ),
+            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
+                BlockPublicAcls=True,
+                BlockPublicPolicy=True,
+                IgnorePublicAcls=True,
+                RestrictPublicBuckets=True,
+            ),
+            OwnershipControls=s3.OwnershipControls(
+                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+            ),
+            **bucket_kwargs,
+            **policy_kwargs,
+        )
+    )
+    stored = EncryptedBucket(bucket=bucket, key=key)
+    bucket_statements = [
+        deny(
+            ["s3:*"],
+            [stored.arn, stored.objects_arn],
+            sid="DenyInsecureTransport",
+            condition=Condition(Bool({"aws:SecureTransport": "false"})),
+            principal=Principal("*"),
+        )
+    ]
+    if access.has_readers():
+        bucket_statements.append(
+            allow(READ_ACTIONS, [stored.arn, stored.objects_arn], sid="ReadersRead", principal=access.reader_principal())
+        )
+    if access.writers:
+        bucket_statements.append(
+            allow(WRITE_ACTIONS, [stored.objects_arn], sid="WritersWrite", principal=aws_principals(access.writers))
+        )
+    template.add_resource(
+        s3.BucketPolicy(f"{title}Policy", Bucket=Ref(bucket), PolicyDocument=policy(*bucket_statements))
+    )
+    return stored
+
+
+def _root(account: str = "${AWS::AccountId}") -> Sub:
+    return Sub(f"arn:${{AWS::Partition}}:iam::{account}:root")
+
+
+def account_root(account: str) -> Sub:
+    """Principal ARN of a whole account (delegates to that account's IAM policies)."""
+    return _root(account)
+
+
+__all__ = ["Access", "EncryptedBucket", "account_root", "add_encrypted_bucket"]
