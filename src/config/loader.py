@@ -6,6 +6,7 @@ is allowed. The first problem found is reported.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib.util
 import json
@@ -147,8 +148,8 @@ def _kind(value: Any) -> str:
 def _region_problem(value: str) -> str | None:
     if value in known_regions():
         return None
-    close = sorted(r for r in known_regions() if r.split("-")[0] == value.split("-")[0])
-    hint = f" (did you mean one of: {', '.join(close)})" if close else ""
+    close = difflib.get_close_matches(value, sorted(known_regions()), n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]}?)" if close else ""
     return f"'{value}' is not an AWS region name{hint}"
 
 
@@ -249,6 +250,14 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
     )
     top.finish()
     _check_derived_names(source, prefix, sets)
+    regions = sorted({pipeline.region, *(s.region for s in sets)})
+    if assets_bucket and len(regions) > 1:
+        raise ConfigError(
+            source,
+            "assets_bucket",
+            f"an existing bucket serves one region, but the pipeline and account sets use "
+            f"{', '.join(regions)}; remove assets_bucket to get one assets bucket per region",
+        )
     return PlatformConfig(
         app_prefix=prefix,
         pipeline=pipeline,

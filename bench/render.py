@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Render benchmark: cold-process wall time and peak RSS of `build.py build`, median of runs.
+
+Prints figures; asserts nothing. Compare with a bare `python -c "import troposphere"`.
+Usage: python bench/render.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Runs build.py in-process and reports this process's peak RSS (KiB on Linux) on stderr.
+RUNNER = """
+import resource, runpy, sys
+sys.argv = ["build.py", "build", "--dist", sys.argv[1]]
+sys.path.insert(0, {root!r})
+try:
+    runpy.run_path({build!r}, run_name="__main__")
+except SystemExit as exc:
+    if exc.code:
+        raise
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+
+
+def timed(cmd: list[str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+    return time.perf_counter() - start, result.stderr
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    runner = RUNNER.format(root=str(ROOT), build=str(ROOT / "build.py"))
+    walls, peaks = [], []
+    for _ in range(args.runs):
+        with tempfile.TemporaryDirectory() as dist:
+            wall, err = timed([sys.executable, "-c", runner, dist])
+            files = len(list(Path(dist).rglob("*.json")))
+        walls.append(wall)
+        peaks.append(int(err.strip().splitlines()[-1]) / 1024)
+    imports = [timed([sys.executable, "-c", "import troposphere"])[0] for _ in range(args.runs)]
+
+    print(f"full render ({files} templates, cold process, {args.runs} runs)")
+    print(f"  wall time  median {statistics.median(walls) * 1000:7.1f} ms   min {min(walls) * 1000:7.1f} ms")
+    print(f"  peak RSS   median {statistics.median(peaks):7.1f} MiB  max {max(peaks):7.1f} MiB")
+    print(f"bare `python -c 'import troposphere'`: median {statistics.median(imports) * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""Config validation: each bad field gets one exact message naming the file and field."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from src.config import ConfigError, load_config, parse_config
+from tests.conftest import ROOT
+
+VALID = {
+    "app_prefix": "mlops",
+    "pipeline": {"account_id": "111111111111", "region": "eu-west-1"},
+    "account_sets": [
+        {
+            "name": "first",
+            "dev_account": "222222222222",
+            "preprod_account": "333333333333",
+            "prod_account": "444444444444",
+            "region": "eu-west-1",
+        }
+    ],
+}
+
+
+def with_change(path: str, value, base=VALID) -> dict:
+    """A copy of `base` with the dotted `path` (list indexes allowed) set to `value`;
+    the special value `...` deletes the key."""
+    data = copy.deepcopy(base)
+    *parents, last = path.split(".")
+    node = data
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else node[part]
+    if value is ...:
+        del node[last]
+    elif last.isdigit():
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return data
+
+
+def error_of(data) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "cfg.yaml")
+    return str(info.value)
+
+
+def test_the_minimal_config_gets_documented_defaults():
+    config = parse_config(VALID, "cfg.yaml")
+    assert config.repository.name == "mlops-sm-project-template"
+    assert config.repository.branch == "main"
+    assert config.service_catalog.portfolio_name == "SageMaker Organization Templates"
+    assert config.service_catalog.portfolio_owner == "administrator"
+    assert config.service_catalog.execution_role_parameter == "/mlops/role/lead"
+    assert config.assets_bucket is None
+
+
+def test_the_shipped_config_is_valid():
+    assert load_config().account_sets
+
+
+def test_config_models_are_frozen():
+    config = parse_config(VALID, "cfg.yaml")
+    with pytest.raises(AttributeError):
+        config.app_prefix = "other"  # type: ignore[misc]
+
+
+BAD_FIELDS = [
+    (
+        "account_sets.0.prod_account",
+        "12345",
+        "cfg.yaml: account_sets[0].prod_account: '12345' is not allowed: an AWS account id is exactly 12 digits",
+    ),
+    (
+        "account_sets.0.dev_account",
+        "12345678901a",
+        "cfg.yaml: account_sets[0].dev_account: '12345678901a' is not allowed: an AWS account id is exactly 12 digits",
+    ),
+    (
+        "pipeline.account_id",
+        111111111111,
+        "cfg.yaml: pipeline.account_id: must be a quoted string of 12 digits, got the number 111111111111 "
+        "(unquoted numbers lose leading zeros)",
+    ),
+    (
+        "pipeline.region",
+        "eu-westt-1",
+        "cfg.yaml: pipeline.region: 'eu-westt-1' is not an AWS region name "
+        "(did you mean eu-west-1?)",
+    ),
+    ("account_sets.0.region", "mars-1", "cfg.yaml: account_sets[0].region: 'mars-1' is not an AWS region name"),
+    (
+        "app_prefix",
+        "MLOps",
+        "cfg.yaml: app_prefix: 'MLOps' is not allowed: lowercase letters, digits and '-', "
+        "starting with a letter, not ending with '-'",
+    ),
+    ("app_prefix", "m", "cfg.yaml: app_prefix: must be 2-16 characters, got 1"),
+    ("app_prefix", 7, "cfg.yaml: app_prefix: must be a string, got int"),
+    ("app_prefix", ..., "cfg.yaml: app_prefix: is required"),
+    ("pipeline", ..., "cfg.yaml: pipeline: is required"),
+    ("pipeline", "111111111111", "cfg.yaml: pipeline: must be a mapping, got a string"),
+    ("account_sets", [], "cfg.yaml: account_sets: must list at least one account set"),
+    ("account_sets", {"name": "x"}, "cfg.yaml: account_sets: must be a list of account sets, got a mapping"),
+    ("account_sets.0.name", ..., "cfg.yaml: account_sets[0].name: is required"),
+    ("account_sets.0.prod_account", ..., "cfg.yaml: account_sets[0].prod_account: is required"),
+    ("account_sets.0.colour", "blue", "cfg.yaml: account_sets[0].colour: unknown key (allowed here: "
+     "dev_account, name, preprod_account, prod_account, region)"),
+    ("surprise", 1, "cfg.yaml: surprise: unknown key (allowed here: account_sets, app_prefix, assets_bucket, "
+     "pipeline, repository, service_catalog)"),
+    (
+        "repository",
+        {"name": "bad name"},
+        "cfg.yaml: repository.name: 'bad name' is not allowed: CodeCommit names use letters, digits, '.', '_' and '-'",
+    ),
+    ("repository", {"name": "repo.git"}, "cfg.yaml: repository.name: must not end with '.git'"),
+    ("repository", {"name": "r" * 101}, "cfg.yaml: repository.name: must be 1-100 characters, got 101"),
+    (
+        "repository",
+        {"branch": "feature//x"},
+        "cfg.yaml: repository.branch: 'feature//x' is not allowed: a git branch name (letters, digits, '.', '_', '-', '/')",
+    ),
+    (
+        "service_catalog",
+        {"execution_role_parameter": "mlops/role/lead"},
+        "cfg.yaml: service_catalog.execution_role_parameter: 'mlops/role/lead' is not allowed: an SSM parameter "
+        "name starting with '/' (letters, digits, '_', '.', '-', '/')",
+    ),
+    ("service_catalog", {"portfolio_owner": ""}, "cfg.yaml: service_catalog.portfolio_owner: must be 1-50 characters, got 0"),
+    (
+        "assets_bucket",
+        "My_Bucket",
+        "cfg.yaml: assets_bucket: 'My_Bucket' is not allowed: S3 bucket names use lowercase letters, digits, '.' and '-'",
+    ),
+    ("assets_bucket", "ab", "cfg.yaml: assets_bucket: must be 3-63 characters, got 2"),
+    ("assets_bucket", "a..b", "cfg.yaml: assets_bucket: 'a..b' is not a valid S3 bucket name (no '..', not an IP address)"),
+]
+
+
+@pytest.mark.parametrize("path,value,message", BAD_FIELDS)
+def test_bad_field_gets_one_exact_message(path, value, message):
+    assert error_of(with_change(path, value)) == message
+
+
+def test_duplicate_set_names_are_rejected_naming_both():
+    data = with_change("account_sets", [VALID["account_sets"][0], dict(VALID["account_sets"][0])])
+    assert error_of(data) == "cfg.yaml: account_sets[1].name: duplicate account set name 'first' (also account_sets[0])"
+
+
+def test_set_name_that_makes_a_bucket_name_too_long_is_rejected():
+    data = with_change("account_sets.0.name", "a-very-long-name")
+    data["app_prefix"] = "platform-prefix"
+    assert error_of(data) == (
+        "cfg.yaml: account_sets[0].name: too long: derived bucket names like "
+        "'platform-prefix-a-very-long-name-pipeline-000000000000-xxxxxxxxxxxxxx' (project ids up to 16 chars, "
+        "regions up to 14) would be 69 > 63 characters"
+    )
+
+
+def test_longest_allowed_prefix_and_set_name_fit_every_limit():
+    data = with_change("account_sets.0.name", "abcdefg")
+    data["app_prefix"] = "abcdefghijklmnop"
+    assert parse_config(data, "cfg.yaml").app_prefix == "abcdefghijklmnop"
+
+
+def test_existing_assets_bucket_is_rejected_when_sets_span_regions():
+    data = with_change("account_sets.0.region", "us-east-1")
+    data["assets_bucket"] = "my-assets"
+    assert error_of(data) == (
+        "cfg.yaml: assets_bucket: an existing bucket serves one region, but the pipeline and account sets use "
+        "eu-west-1, us-east-1; remove assets_bucket to get one assets bucket per region"
+    )
+
+
+def test_malformed_yaml_names_the_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("app_prefix: mlops\npipeline: [unclosed\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(bad)
+    assert str(info.value).startswith(f"{bad}: malformed YAML at line 3, column 1:")
+
+
+def test_missing_file_is_reported(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "nope.yaml")
+    assert str(info.value) == f"{tmp_path / 'nope.yaml'}: file not found"
+
+
+def test_empty_file_is_reported(tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(empty)
+    assert str(info.value) == f"{empty}: file is empty"
+
+
+def test_invalid_config_exits_non_zero_with_one_line_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(with_change("account_sets.0.prod_account", "12345")))
+    dist = tmp_path / "dist"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), "--config", str(bad), "build", "--dist", str(dist)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: invalid config: {bad}: account_sets[0].prod_account: '12345' is not allowed: "
+        "an AWS account id is exactly 12 digits"
+    ]
+    assert not dist.exists()
