@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from src import contracts
 from src.config import DEFAULT_CONFIG, ConfigError, PlatformConfig, load_config
 
 ROOT = Path(__file__).resolve().parent
@@ -109,6 +110,245 @@ def lint(obj: Context) -> None:
     if findings:
         raise click.ClickException(f"cfn-lint: {len(findings)} finding(s) in {len({f.path for f in findings})} file(s)")
     click.echo(f"cfn-lint: {len(files)} templates, 0 errors, 0 warnings")
+
+
+# --- AWS commands --------------------------------------------------------------------------
+
+PACKAGE_DIR = ROOT / contracts.PACKAGE_DIR
+
+
+def aws_options(command):
+    """--profile/--region/--endpoint-url on every command that talks to AWS."""
+    command = click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (default: AWS_PROFILE).")(command)
+    command = click.option("--region", envvar="AWS_REGION", help="Default region for clients (default: AWS_REGION).")(command)
+    command = click.option(
+        "--endpoint-url",
+        envvar="AWS_ENDPOINT_URL",
+        help="Send every AWS call here, e.g. a moto or LocalStack server (default: AWS_ENDPOINT_URL).",
+    )(command)
+    command = click.option(
+        "--poll-interval", type=float, default=2.0, show_default=True, hidden=True, envvar="MLOPS_POLL_SECONDS"
+    )(command)
+    command = click.option(
+        "--package-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=PACKAGE_DIR,
+        show_default=contracts.PACKAGE_DIR,
+        help="Where package writes, and deploy reads, the manifest and parameter files.",
+    )(command)
+    return command
+
+
+def _aws(profile, region, endpoint_url):
+    from src.aws import Aws, AwsOptions
+
+    return Aws(AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url))
+
+
+def _fail_cleanly(action):
+    """Run `action`, turning expected failures into one-line errors (no traceback)."""
+    import botocore.exceptions
+
+    from src.aws import AwsError
+    from src.aws.s3 import UploadError
+    from src.deploy.changeset import DeployError
+    from src.deploy.plan import PlanError
+    from src.local import EmulatorError
+    from src.package.packager import SeedCodeError
+
+    try:
+        return action()
+    except (AwsError, DeployError, EmulatorError, PlanError, SeedCodeError, UploadError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyError as exc:  # unknown account set
+        raise click.ClickException(str(exc.args[0])) from None
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        from src.aws.session import describe_error
+
+        raise click.ClickException(describe_error(exc) or str(exc)) from None
+
+
+@cli.command()
+@aws_options
+@click.pass_obj
+def package(obj: Context, profile, region, endpoint_url, poll_interval, package_dir) -> None:
+    """Upload seed code and product templates, then write the SSM parameters.
+
+    Zips each seed_code/ app and this repository deterministically, deploys the assets
+    stack(s) unless the config names an existing bucket, uploads every zip and product
+    template under a content-hash key (skipping objects already there: unchanged code
+    uploads 0 bytes) and verifies each upload's SHA-256. Only then writes /mlops/code/*
+    SSM parameters in each DEV account (unchanged values are not rewritten), and finally
+    build/package/manifest.json plus the parameter files deploy reads. Run it with the
+    pipeline account's credentials.
+    """
+    from src.package.packager import package as run_package
+    from src.render import render_all
+
+    config = obj.config
+
+    def action():
+        aws = _aws(profile, region or config.pipeline.region, endpoint_url)
+        return run_package(
+            aws, config, render_all(config), ROOT, package_dir, echo=click.echo, poll_seconds=poll_interval
+        )
+
+    result = _fail_cleanly(action)
+    click.echo(
+        f"packaged: {result.uploaded_objects} object(s) uploaded, {result.uploaded_bytes:,} bytes; "
+        f"{len(result.ssm_written)} SSM parameter(s) written"
+    )
+
+
+def _deploy_options(command):
+    command = click.option("--set", "only_set", help="Only this account set's stacks.")(command)
+    command = click.option("--stack", "only_stack", help="Only this stack (name, or a kind: assets, bootstrap, service-catalog, codecommit, pipeline).")(command)
+    command = click.option(
+        "--bootstrap",
+        is_flag=True,
+        help="Also deploy the bootstrap stack into the account of these credentials.",
+    )(command)
+    command = click.option(
+        "--parameters",
+        "parameters_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help='CodePipeline-style {"Parameters": {...}} file overriding parameters (needs --stack).',
+    )(command)
+    return command
+
+
+def _run_stacks(obj, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack, bootstrap,
+                parameters_file, *, execute: bool, yes: bool, recreate: bool):
+    from dataclasses import replace
+
+    from src.deploy.plan import full_plan, read_parameters_file
+    from src.deploy.runner import deploy_stacks
+    from src.render import render_all
+
+    config = obj.config
+    if parameters_file and not only_stack:
+        raise click.UsageError("--parameters applies to one stack: add --stack NAME")
+    interactive = sys.stdin.isatty() and not yes
+
+    def confirm(changes) -> bool:
+        return click.confirm("Execute these changes?", default=False)
+
+    def action():
+        aws = _aws(profile, region or config.pipeline.region, endpoint_url)
+        rendered = render_all(config)
+        specs = full_plan(
+            config,
+            rendered,
+            package_dir,
+            bootstrap_account=aws.account_id if bootstrap else None,
+            bootstrap_region=region,
+            only_set=only_set,
+            only_stack=only_stack,
+        )
+        if parameters_file:
+            extra = read_parameters_file(parameters_file)
+            specs = [replace(spec, parameters={**spec.parameters, **extra}) for spec in specs]
+        outcomes = deploy_stacks(
+            aws,
+            config,
+            specs,
+            echo=click.echo,
+            execute=execute,
+            confirm=confirm if interactive and execute else None,
+            recreate_failed=recreate,
+            poll_seconds=poll_interval,
+        )
+        return aws, outcomes
+
+    aws, outcomes = _fail_cleanly(action)
+    click.echo("")
+    for spec, outcome in outcomes:
+        click.echo(f"{outcome.status:<11} {spec.label}")
+    click.echo(f"{len(outcomes)} stack(s), {aws.calls[0]} AWS API call(s)")
+
+
+@cli.command()
+@aws_options
+@_deploy_options
+@click.option("--no-execute", is_flag=True, help="Create and show change sets, execute nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before executing (non-interactive runs never ask).")
+@click.option("--no-recreate", is_flag=True, help="Fail instead of deleting a stack left in ROLLBACK_COMPLETE.")
+@click.pass_obj
+def deploy(obj, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack, bootstrap,
+           parameters_file, no_execute, yes, no_recreate) -> None:
+    """Create or update stacks through change sets, in dependency order.
+
+    Order: assets -> bootstrap (with --bootstrap) -> Service Catalog (per set, DEV account)
+    -> CodeCommit -> pipeline (per set). Each change set's changes are printed, then executed
+    (after a prompt when interactive, unless --yes). Unchanged stacks are reported as "up to
+    date" and left alone. Stack events are shown while waiting; a failure names the first
+    failed resource and exits 1. Stacks in other accounts are reached through the bootstrap
+    deploy role there. Reads build/package/ written by `package`.
+    """
+    _run_stacks(obj, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack, bootstrap,
+                parameters_file, execute=not no_execute, yes=yes, recreate=not no_recreate)
+
+
+@cli.command()
+@aws_options
+@_deploy_options
+@click.pass_obj
+def diff(obj, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack, bootstrap,
+         parameters_file) -> None:
+    """Show what deploy would change (change sets created, shown, then deleted)."""
+    _run_stacks(obj, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack, bootstrap,
+                parameters_file, execute=False, yes=True, recreate=True)
+
+
+@cli.command()
+@aws_options
+@click.option("--set", "only_set", help="Only this account set's stacks.")
+@click.option("--stack", "only_stack", help="Only this stack (name or kind).")
+@click.option("--bootstrap", is_flag=True, help="Also delete the bootstrap stack of this account.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def destroy(obj, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack, bootstrap,
+            yes) -> None:
+    """Delete what deploy created, newest first, emptying the buckets those stacks own.
+
+    The /mlops/code/* SSM parameters go first, so nothing keeps pointing at objects that are
+    about to disappear. Projects that data scientists launched are not touched.
+    """
+    from src.deploy.destroy import destroy as run_destroy
+    from src.deploy.plan import full_plan
+    from src.render import render_all
+
+    config = obj.config
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError("destroy deletes stacks and data: pass --yes to run it non-interactively")
+        click.confirm(f"Delete the platform's stacks and buckets for app prefix '{config.app_prefix}'?", abort=True)
+
+    def action():
+        aws = _aws(profile, region or config.pipeline.region, endpoint_url)
+        rendered = render_all(config)
+        specs = full_plan(config, rendered, package_dir, bootstrap_account=aws.account_id if bootstrap else None,
+                          bootstrap_region=region, only_set=only_set, only_stack=only_stack, with_parameters=False)
+        return run_destroy(aws, config, specs, echo=click.echo, poll_seconds=poll_interval)
+
+    deleted = _fail_cleanly(action)
+    click.echo(f"deleted {len(deleted)} stack(s)")
+
+
+@cli.command()
+@click.pass_obj
+def local(obj: Context) -> None:
+    """Demo without an AWS account: package and deploy everything into a local moto server.
+
+    Starts moto on 127.0.0.1, replaces the config's account ids with the emulator's account,
+    runs the real package and deploy code against it, prints a summary of stacks, S3
+    objects and SSM parameters, then stops the server (nothing persists).
+    """
+    from src.local import format_summary, run_local
+
+    summary = _fail_cleanly(lambda: run_local(obj.config, ROOT, echo=click.echo))
+    for line in format_summary(summary):
+        click.echo(line)
 
 
 if __name__ == "__main__":

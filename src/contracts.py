@@ -199,12 +199,13 @@ def product_template_key(product: str, sha256: str) -> str:
 
 # --- Package output consumed by deploy and by the platform pipeline --------------------
 PACKAGE_DIR = "build/package"  # relative to the repository root; not part of dist/
-PACKAGE_MANIFEST = f"{PACKAGE_DIR}/manifest.json"
+MANIFEST_NAME = "manifest.json"  # relative to PACKAGE_DIR, like the parameter files below
+CODECOMMIT_PARAMETERS_NAME = "codecommit.parameters.json"
 
 
-def package_stack_parameters(set_name: str) -> str:
+def service_catalog_parameters_name(set_name: str) -> str:
     """CodePipeline-style template configuration for a set's Service Catalog stack."""
-    return f"{PACKAGE_DIR}/sets/{set_name}/service-catalog.parameters.json"
+    return f"sets/{set_name}/service-catalog.parameters.json"
 
 
 # Service Catalog stack parameters filled from the package manifest, per product.

@@ -115,7 +115,7 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
         "DeployServiceCatalog",
         stack_name=contracts.service_catalog_stack_name(prefix, name),
         template_path=f"{PACKAGED}::dist/{contracts.dist_service_catalog(name)}",
-        template_configuration=f"{PACKAGED}::{contracts.package_stack_parameters(name)}",
+        template_configuration=f"{PACKAGED}::{contracts.PACKAGE_DIR}/{contracts.service_catalog_parameters_name(name)}",
         action_role_arn=dev_deploy_role,
         cfn_role_arn=cfn_role_arn(prefix, dev),
         input_artifact=PACKAGED,

@@ -1,0 +1,55 @@
+"""Content-addressed, verified S3 uploads."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import botocore.exceptions
+
+
+class UploadError(RuntimeError):
+    pass
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _b64(hex_digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode()
+
+
+def stored_checksum(s3: Any, bucket: str, key: str) -> str | None:
+    """The object's SHA-256 as S3 recorded it (base64), or None when the object is absent."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    except botocore.exceptions.ClientError as exc:
+        if exc.response["Error"].get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    return head.get("ChecksumSHA256") or ""
+
+
+def put_verified(s3: Any, bucket: str, key: str, data: bytes, sha256: str) -> int:
+    """Upload unless an identical object is already there; return the bytes sent.
+
+    S3 checks the SHA-256 we send against what it received, and we read it back before
+    anything is allowed to point at the object.
+    """
+    expected = _b64(sha256)
+    if stored_checksum(s3, bucket, key) == expected:
+        return 0
+    s3.put_object(Bucket=bucket, Key=key, Body=data, ChecksumSHA256=expected, ChecksumAlgorithm="SHA256")
+    found = stored_checksum(s3, bucket, key)
+    if found != expected:
+        raise UploadError(f"s3://{bucket}/{key}: stored checksum {found!r} does not match {expected!r}")
+    return len(data)
+
+
+def object_url(bucket: str, region: str, key: str, endpoint_url: str | None) -> str:
+    """HTTPS URL CloudFormation and Service Catalog read templates from."""
+    if endpoint_url:
+        return f"{endpoint_url.rstrip('/')}/{bucket}/{key}"
+    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"

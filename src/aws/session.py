@@ -1,0 +1,119 @@
+"""AWS client factory.
+
+Every client honours `--profile`, `--region` and `--endpoint-url` (else `AWS_ENDPOINT_URL`), so
+the same code runs against AWS, moto or LocalStack. Throttling is retried by botocore's own
+adaptive retry mode, not by loops here. Every API call is counted, for the benchmark.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from src import contracts
+
+DEFAULT_MAX_ATTEMPTS = 10
+
+
+def retries() -> dict:
+    """botocore's adaptive mode (client-side rate limiting + backoff on throttling);
+    AWS_MAX_ATTEMPTS tunes the attempts as it does for the AWS CLI."""
+    attempts = os.environ.get("AWS_MAX_ATTEMPTS", "")
+    return {"mode": "adaptive", "max_attempts": int(attempts) if attempts.isdigit() else DEFAULT_MAX_ATTEMPTS}
+
+
+class AwsError(RuntimeError):
+    """An AWS problem worth one clear line to the user (no traceback)."""
+
+
+@dataclass(frozen=True)
+class AwsOptions:
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+
+    def resolved_endpoint(self) -> str | None:
+        return self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+class Aws:
+    """Clients for one set of credentials; `in_account` returns clients for another account."""
+
+    def __init__(self, options: AwsOptions, *, session: boto3.Session | None = None, counter: list[int] | None = None):
+        self.options = options
+        self.endpoint_url = options.resolved_endpoint()
+        try:
+            self.session = session or boto3.Session(profile_name=options.profile, region_name=options.region)
+        except botocore.exceptions.ProfileNotFound as exc:
+            raise AwsError(f"AWS profile not found: {exc.kwargs.get('profile')}") from None
+        self.config = botocore.config.Config(retries=retries(), user_agent_extra="mlops-sm-templates")
+        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._account: str | None = None
+        self.calls = counter if counter is not None else [0]
+
+    @property
+    def region(self) -> str | None:
+        return self.options.region or self.session.region_name
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        key = (service, region or self.region)
+        if key not in self._clients:
+            client = self.session.client(
+                service, region_name=key[1], endpoint_url=self.endpoint_url, config=self.config
+            )
+            client.meta.events.register("before-call.*.*", self._count)
+            self._clients[key] = client
+        return self._clients[key]
+
+    def _count(self, **_: Any) -> None:
+        self.calls[0] += 1
+
+    @property
+    def account_id(self) -> str:
+        if self._account is None:
+            self._account = self.client("sts").get_caller_identity()["Account"]
+        return self._account
+
+    def in_account(self, account: str, prefix: str) -> "Aws":
+        """Clients for `account`: these credentials if they are that account's, else the
+        platform's cross-account deploy role there (created by the bootstrap stack)."""
+        if account == self.account_id:
+            return self
+        role_arn = f"arn:aws:iam::{account}:role/{contracts.deploy_role_name(prefix)}"
+        try:
+            creds = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="mlops-sm-templates")[
+                "Credentials"
+            ]
+        except botocore.exceptions.ClientError as exc:
+            raise AwsError(
+                f"cannot assume {role_arn} ({exc.response['Error']['Message']}); deploy the bootstrap "
+                f"stack in account {account} first: build.py deploy --bootstrap with that account's credentials"
+            ) from None
+        session = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=self.region,
+        )
+        other = Aws(replace(self.options, profile=None), session=session, counter=self.calls)
+        other._account = account
+        return other
+
+
+def describe_error(exc: BaseException) -> str | None:
+    """One line for the errors a user can fix (credentials, endpoint), else None."""
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return "no AWS credentials found: set AWS_PROFILE or pass --profile (or AWS_ACCESS_KEY_ID/...)"
+    if isinstance(exc, botocore.exceptions.NoRegionError):
+        return "no AWS region: pass --region or set AWS_REGION"
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        return f"cannot reach the AWS endpoint {exc.kwargs.get('endpoint_url')}: is it running?"
+    if isinstance(exc, botocore.exceptions.ClientError):
+        err = exc.response.get("Error", {})
+        return f"{exc.operation_name} failed: {err.get('Code')}: {err.get('Message')}"
+    return None

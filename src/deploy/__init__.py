@@ -1,0 +1,1 @@
+"""Deploying: stack plan, change-set deploys, preflight checks, destroy."""

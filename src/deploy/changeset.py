@@ -1,0 +1,251 @@
+"""Create or update one stack through a change set, like `aws cloudformation deploy`.
+
+- An unchanged stack is a no-op ("up to date"): both the FAILED "didn't contain changes"
+  change set and the "No updates are to be performed" validation error count as no changes.
+- Changes are printed (action, logical id, type, replacement) before anything executes.
+- While executing, new stack events are printed as they arrive; on failure the first failed
+  resource and its reason are reported.
+- A stack left in ROLLBACK_COMPLETE (or REVIEW_IN_PROGRESS) by a failed create is deleted and
+  created again, unless the caller turns that off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import botocore.exceptions
+
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "No changes to deploy")
+FAILED_CREATE_STATES = ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS")
+TERMINAL_FAILURES = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED",
+                     "CREATE_FAILED", "DELETE_FAILED", "UPDATE_FAILED")
+MAX_TEMPLATE_BODY = 51_200
+
+
+class DeployError(RuntimeError):
+    """A stack could not be deployed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    """Everything needed to deploy one stack."""
+
+    name: str
+    template: str
+    account: str
+    region: str
+    parameters: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    capabilities: tuple[str, ...] = ("CAPABILITY_NAMED_IAM",)
+    kind: str = ""  # assets, bootstrap, service-catalog, codecommit, pipeline
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.account}/{self.region})"
+
+
+@dataclass(frozen=True)
+class Change:
+    action: str
+    logical_id: str
+    resource_type: str
+    replacement: str
+
+    def __str__(self) -> str:
+        replacement = f"  replacement: {self.replacement}" if self.replacement not in ("", "False") else ""
+        return f"  {self.action:<7} {self.logical_id:<40} {self.resource_type}{replacement}"
+
+
+@dataclass
+class Outcome:
+    stack: str
+    status: str  # "up to date", "created", "updated", "planned", "cancelled"
+    changes: list[Change] = field(default_factory=list)
+
+
+Echo = Callable[[str], None]
+Upload = Callable[[str], str]  # template text -> URL CloudFormation can read
+
+
+class StackDeployer:
+    def __init__(
+        self,
+        cfn: Any,
+        *,
+        echo: Echo = print,
+        poll_seconds: float = 2.0,
+        upload_template: Upload | None = None,
+        recreate_failed: bool = True,
+    ):
+        self.cfn = cfn
+        self.echo = echo
+        self.poll = poll_seconds
+        self.upload_template = upload_template
+        self.recreate_failed = recreate_failed
+
+    # -- public -------------------------------------------------------------------------
+    def deploy(self, spec: StackSpec, *, execute: bool = True, confirm: Callable[[list[Change]], bool] | None = None) -> Outcome:
+        status = self._status(spec.name)
+        if status in FAILED_CREATE_STATES and execute:
+            if not self.recreate_failed:
+                raise DeployError(
+                    f"{spec.label} is in {status} after a failed create; delete it or run without --no-recreate"
+                )
+            self.echo(f"{spec.name}: in {status} after a failed create: deleting it to create it again")
+            self.delete(spec.name)
+            status = None
+        elif status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+            self.echo(f"{spec.name}: {status}, waiting for it to settle")
+            status = self._wait_stack(spec.name, since=None, quiet=True)
+        change_type = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
+        changes = self._create_change_set(spec, change_type)
+        if changes is None:
+            self.echo(f"{spec.name}: up to date")
+            return Outcome(spec.name, "up to date")
+        set_name = self._last_change_set
+        self.echo(f"{spec.name}: {len(changes)} change(s) ({change_type.lower()})")
+        for change in changes:
+            self.echo(str(change))
+        if not execute or (confirm is not None and not confirm(changes)):
+            self._discard(spec.name, set_name, change_type)
+            return Outcome(spec.name, "planned" if not execute else "cancelled", changes)
+        started = time.time() - 1
+        self.cfn.execute_change_set(StackName=spec.name, ChangeSetName=set_name)
+        final = self._wait_stack(spec.name, since=started)
+        if final not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            raise DeployError(f"{spec.label}: {final}: {self._first_failure(spec.name, started)}")
+        return Outcome(spec.name, "created" if change_type == "CREATE" else "updated", changes)
+
+    def delete(self, name: str) -> None:
+        if self._status(name) is None:
+            return
+        started = time.time() - 1
+        self.cfn.delete_stack(StackName=name)
+        final = self._wait_stack(name, since=started)
+        if final not in (None, "DELETE_COMPLETE"):
+            raise DeployError(f"{name}: {final}: {self._first_failure(name, started)}")
+
+    # -- change sets ----------------------------------------------------------------------
+    def _create_change_set(self, spec: StackSpec, change_type: str) -> list[Change] | None:
+        digest = hashlib.sha256((spec.template + repr(sorted(spec.parameters.items()))).encode()).hexdigest()[:10]
+        self._last_change_set = f"deploy-{digest}-{int(time.time())}"
+        args: dict[str, Any] = {
+            "StackName": spec.name,
+            "ChangeSetName": self._last_change_set,
+            "ChangeSetType": change_type,
+            "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(spec.parameters.items())],
+            "Capabilities": list(spec.capabilities),
+            "Tags": [{"Key": k, "Value": v} for k, v in sorted(spec.tags.items())],
+        }
+        if len(spec.template.encode()) > MAX_TEMPLATE_BODY:
+            if self.upload_template is None:
+                raise DeployError(f"{spec.label}: template exceeds {MAX_TEMPLATE_BODY} bytes and no bucket to stage it")
+            args["TemplateURL"] = self.upload_template(spec.template)
+        else:
+            args["TemplateBody"] = spec.template
+        try:
+            self.cfn.create_change_set(**args)
+        except botocore.exceptions.ClientError as exc:
+            if _is_no_change(exc.response["Error"].get("Message", "")):
+                return None
+            raise
+        while True:
+            described = self.cfn.describe_change_set(StackName=spec.name, ChangeSetName=self._last_change_set)
+            status = described["Status"]
+            if status == "CREATE_COMPLETE":
+                return [_change(c) for c in self._all_changes(spec.name, described)]
+            if status == "FAILED":
+                reason = described.get("StatusReason", "")
+                if _is_no_change(reason):
+                    self._discard(spec.name, self._last_change_set, change_type)
+                    return None
+                raise DeployError(f"{spec.label}: change set failed: {reason}")
+            time.sleep(self.poll)
+
+    def _all_changes(self, stack: str, described: dict) -> list[dict]:
+        changes = list(described.get("Changes", []))
+        token = described.get("NextToken")
+        while token:
+            page = self.cfn.describe_change_set(StackName=stack, ChangeSetName=self._last_change_set, NextToken=token)
+            changes += page.get("Changes", [])
+            token = page.get("NextToken")
+        return changes
+
+    def _discard(self, stack: str, change_set: str, change_type: str) -> None:
+        try:
+            self.cfn.delete_change_set(StackName=stack, ChangeSetName=change_set)
+        except botocore.exceptions.ClientError:
+            pass
+        if change_type == "CREATE" and self._status(stack) == "REVIEW_IN_PROGRESS":
+            # A CREATE change set leaves an empty stack behind; don't leave clutter after a diff.
+            self.cfn.delete_stack(StackName=stack)
+
+    # -- waiting ----------------------------------------------------------------------------
+    def _status(self, name: str) -> str | None:
+        try:
+            stacks = self.cfn.describe_stacks(StackName=name)["Stacks"]
+        except botocore.exceptions.ClientError as exc:
+            if "does not exist" in exc.response["Error"].get("Message", ""):
+                return None
+            raise
+        return stacks[0]["StackStatus"] if stacks else None
+
+    def _wait_stack(self, name: str, *, since: float | None, quiet: bool = False) -> str | None:
+        seen: set[str] = set()
+        while True:
+            status = self._status(name)
+            if not quiet:
+                for event in self._new_events(name, since, seen):
+                    reason = f"  {event.get('ResourceStatusReason')}" if event.get("ResourceStatusReason") else ""
+                    self.echo(
+                        f"  {event['Timestamp']:%H:%M:%S} {event['ResourceStatus']:<20} "
+                        f"{event['LogicalResourceId']} ({event['ResourceType']}){reason}"
+                    )
+            if status is None or not status.endswith("_IN_PROGRESS"):
+                return status
+            time.sleep(self.poll)
+
+    def _new_events(self, name: str, since: float | None, seen: set[str]) -> list[dict]:
+        try:
+            events = self.cfn.describe_stack_events(StackName=name)["StackEvents"]
+        except botocore.exceptions.ClientError:
+            return []
+        fresh = [
+            e
+            for e in events
+            if e["EventId"] not in seen and (since is None or e["Timestamp"].timestamp() >= since)
+        ]
+        seen.update(e["EventId"] for e in fresh)
+        return sorted(fresh, key=lambda e: e["Timestamp"])
+
+    def _first_failure(self, name: str, since: float) -> str:
+        try:
+            events = self.cfn.describe_stack_events(StackName=name)["StackEvents"]
+        except botocore.exceptions.ClientError:
+            return "no events available"
+        failed = [
+            e
+            for e in sorted(events, key=lambda e: e["Timestamp"])
+            if e["Timestamp"].timestamp() >= since and e["ResourceStatus"].endswith("_FAILED")
+        ]
+        if not failed:
+            return "no failed resource reported"
+        first = failed[0]
+        return f"first failure: {first['LogicalResourceId']} ({first['ResourceType']}): {first.get('ResourceStatusReason', 'no reason given')}"
+
+
+def _is_no_change(message: str) -> bool:
+    return any(marker in message for marker in NO_CHANGES)
+
+
+def _change(raw: dict) -> Change:
+    rc = raw.get("ResourceChange", {})
+    return Change(
+        action=rc.get("Action", "?"),
+        logical_id=rc.get("LogicalResourceId", "?"),
+        resource_type=rc.get("ResourceType", "?"),
+        replacement=str(rc.get("Replacement", "")),
+    )

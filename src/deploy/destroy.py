@@ -1,0 +1,63 @@
+"""`build.py destroy`: delete the platform's stacks, newest first, emptying their buckets."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import botocore.exceptions
+
+from src import contracts
+from src.aws import Aws
+from src.config import PlatformConfig
+from src.deploy.changeset import StackDeployer, StackSpec
+
+
+def empty_bucket(s3, bucket: str) -> int:
+    """Delete every object version and delete marker; return how many were removed."""
+    removed = 0
+    paginator = s3.get_paginator("list_object_versions")
+    try:
+        for page in paginator.paginate(Bucket=bucket):
+            batch = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            for start in range(0, len(batch), 1000):
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": batch[start : start + 1000], "Quiet": True})
+            removed += len(batch)
+    except botocore.exceptions.ClientError as exc:
+        if exc.response["Error"].get("Code") != "NoSuchBucket":
+            raise
+    return removed
+
+
+def destroy(
+    aws: Aws, config: PlatformConfig, specs: list[StackSpec], *, echo: Callable[[str], None] = print, poll_seconds: float = 2.0
+) -> list[str]:
+    deleted = []
+    if any(s.kind == "assets" for s in specs):
+        # Seed-code parameters point into the assets buckets: remove them before the objects.
+        for account, region in dict.fromkeys((s.dev_account, s.region) for s in config.account_sets):
+            ssm = aws.in_account(account, config.app_prefix).client("ssm", region)
+            names = [contracts.SSM_SEED_BUCKET, *contracts.SEED_APPS.values()]
+            ssm.delete_parameters(Names=names)
+            echo(f"ssm: deleted {', '.join(names)} ({account}/{region})")
+    for spec in reversed(specs):
+        target = aws.in_account(spec.account, config.app_prefix)
+        cfn = target.client("cloudformation", spec.region)
+        try:
+            resources = cfn.list_stack_resources(StackName=spec.name)["StackResourceSummaries"]
+        except botocore.exceptions.ClientError as exc:
+            if "does not exist" in exc.response["Error"].get("Message", ""):
+                echo(f"{spec.label}: not deployed")
+                continue
+            raise
+        s3 = target.client("s3", spec.region)
+        for res in resources:
+            if res["ResourceType"] == "AWS::S3::Bucket" and res.get("PhysicalResourceId"):
+                count = empty_bucket(s3, res["PhysicalResourceId"])
+                echo(f"{spec.name}: emptied s3://{res['PhysicalResourceId']} ({count} object versions)")
+        echo(f"{spec.label}: deleting")
+        StackDeployer(cfn, echo=echo, poll_seconds=poll_seconds).delete(spec.name)
+        deleted.append(spec.name)
+    return deleted

@@ -1,0 +1,177 @@
+"""Which stacks to deploy, where, with which parameters, in dependency order.
+
+assets (pipeline account, per region) -> bootstrap (the caller's account, when asked) ->
+Service Catalog (per set, DEV account) -> CodeCommit -> pipeline (per set), both in the
+pipeline account.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from src import contracts
+from src.config import AccountSet, PlatformConfig
+from src.deploy.changeset import StackSpec
+from src.templates.assets import READER_ACCOUNTS_PARAM
+from src.templates.bootstrap import TRUSTED_ACCOUNTS_PARAM
+
+KINDS = ("assets", "bootstrap", "service-catalog", "codecommit", "pipeline")
+
+
+class PlanError(ValueError):
+    pass
+
+
+def stack_tags(config: PlatformConfig, kind: str) -> dict[str, str]:
+    return {"mlops:app-prefix": config.app_prefix, "mlops:stack": kind}
+
+
+def assets_specs(config: PlatformConfig, rendered: dict[str, str]) -> list[StackSpec]:
+    if config.assets_bucket:
+        return []
+    specs = []
+    for region in config.regions:
+        readers = [config.pipeline.account_id, *(s.dev_account for s in config.account_sets if s.region == region)]
+        specs.append(
+            StackSpec(
+                name=contracts.assets_stack_name(config.app_prefix),
+                template=rendered[contracts.dist_assets()],
+                account=config.pipeline.account_id,
+                region=region,
+                parameters={READER_ACCOUNTS_PARAM: ",".join(dict.fromkeys(readers))},
+                tags=stack_tags(config, "assets"),
+                capabilities=(),
+                kind="assets",
+            )
+        )
+    return specs
+
+
+def bootstrap_spec(config: PlatformConfig, rendered: dict[str, str], account: str, region: str) -> StackSpec:
+    """Bootstrap for `account`, trusting the pipeline account and the DEV accounts whose
+    projects deploy into it."""
+    trusted = [config.pipeline.account_id]
+    for s in config.account_sets:
+        if account in s.target_accounts:
+            trusted.append(s.dev_account)
+    return StackSpec(
+        name=contracts.bootstrap_stack_name(config.app_prefix),
+        template=rendered[contracts.dist_bootstrap()],
+        account=account,
+        region=region,
+        parameters={TRUSTED_ACCOUNTS_PARAM: ",".join(dict.fromkeys(trusted))},
+        tags=stack_tags(config, "bootstrap"),
+        kind="bootstrap",
+    )
+
+
+def service_catalog_spec(
+    config: PlatformConfig, rendered: dict[str, str], account_set: AccountSet, package_dir: Path | None
+) -> StackSpec:
+    return StackSpec(
+        name=contracts.service_catalog_stack_name(config.app_prefix, account_set.name),
+        template=rendered[contracts.dist_service_catalog(account_set.name)],
+        account=account_set.dev_account,
+        region=account_set.region,
+        parameters=read_parameters_file(package_dir / contracts.service_catalog_parameters_name(account_set.name))
+        if package_dir
+        else {},
+        tags=stack_tags(config, "service-catalog"),
+        kind="service-catalog",
+    )
+
+
+def codecommit_spec(config: PlatformConfig, rendered: dict[str, str], package_dir: Path | None) -> StackSpec:
+    return StackSpec(
+        name=contracts.codecommit_stack_name(config.app_prefix),
+        template=rendered[contracts.dist_codecommit()],
+        account=config.pipeline.account_id,
+        region=config.pipeline.region,
+        parameters=read_parameters_file(package_dir / contracts.CODECOMMIT_PARAMETERS_NAME) if package_dir else {},
+        tags=stack_tags(config, "codecommit"),
+        capabilities=(),
+        kind="codecommit",
+    )
+
+
+def pipeline_spec(config: PlatformConfig, rendered: dict[str, str], account_set: AccountSet) -> StackSpec:
+    return StackSpec(
+        name=contracts.pipeline_stack_name(config.app_prefix, account_set.name),
+        template=rendered[contracts.dist_pipeline(account_set.name)],
+        account=config.pipeline.account_id,
+        region=config.pipeline.region,
+        tags=stack_tags(config, "pipeline"),
+        kind="pipeline",
+    )
+
+
+def read_parameters_file(path: Path) -> dict[str, str]:
+    """Parameters from a CodePipeline-style template configuration file
+    (`{"Parameters": {...}}`); a missing package output is a clear error."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlanError(f"{path} not found: run `build.py package` first") from None
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    params = data.get("Parameters") if isinstance(data, dict) else None
+    if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
+        raise PlanError(f'{path}: expected {{"Parameters": {{"Name": "value", ...}}}} with string values')
+    return dict(params)
+
+
+def full_plan(
+    config: PlatformConfig,
+    rendered: dict[str, str],
+    package_dir: Path,
+    *,
+    bootstrap_account: str | None = None,
+    bootstrap_region: str | None = None,
+    only_set: str | None = None,
+    only_stack: str | None = None,
+    with_parameters: bool = True,
+) -> list[StackSpec]:
+    """Stacks in deployment order, limited by set and/or stack (name or kind). Package
+    outputs are read only for the stacks chosen."""
+    if only_set is not None:
+        config.account_set(only_set)  # raises KeyError naming the known sets
+    sets = [s for s in config.account_sets if only_set in (None, s.name)]
+    prefix = config.app_prefix
+    package_dir = package_dir if with_parameters else None  # destroy needs no package outputs
+    entries: list[tuple[str, str, Callable[[], list[StackSpec]]]] = [
+        (contracts.assets_stack_name(prefix), "assets", lambda: assets_specs(config, rendered))
+    ]
+    if bootstrap_account:
+        region = bootstrap_region or config.pipeline.region
+        entries.append(
+            (
+                contracts.bootstrap_stack_name(prefix),
+                "bootstrap",
+                lambda: [bootstrap_spec(config, rendered, bootstrap_account, region)],
+            )
+        )
+    for s in sets:
+        entries.append(
+            (
+                contracts.service_catalog_stack_name(prefix, s.name),
+                "service-catalog",
+                lambda s=s: [service_catalog_spec(config, rendered, s, package_dir)],
+            )
+        )
+    entries.append(
+        (contracts.codecommit_stack_name(prefix), "codecommit", lambda: [codecommit_spec(config, rendered, package_dir)])
+    )
+    for s in sets:
+        entries.append(
+            (contracts.pipeline_stack_name(prefix, s.name), "pipeline", lambda s=s: [pipeline_spec(config, rendered, s)])
+        )
+    if only_stack is not None:
+        chosen = [e for e in entries if only_stack in (e[0], e[1])]
+        if not chosen:
+            known = ", ".join(e[0] for e in entries)
+            raise PlanError(f"unknown stack '{only_stack}' (known: {known}; or a kind: {', '.join(KINDS)})")
+        entries = chosen
+    specs = [spec for _, _, build in entries for spec in build()]
+    return specs

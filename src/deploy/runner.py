@@ -1,0 +1,37 @@
+"""Deploy a list of stacks in order: the loop shared by `deploy`, `diff` and `local`."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from src.aws import Aws
+from src.config import PlatformConfig
+from src.deploy.changeset import Change, Outcome, StackDeployer, StackSpec
+from src.deploy.preflight import check_before_deploy, template_uploader
+
+
+def deploy_stacks(
+    aws: Aws,
+    config: PlatformConfig,
+    specs: list[StackSpec],
+    *,
+    echo: Callable[[str], None] = print,
+    execute: bool = True,
+    confirm: Callable[[list[Change]], bool] | None = None,
+    recreate_failed: bool = True,
+    poll_seconds: float = 2.0,
+) -> list[tuple[StackSpec, Outcome]]:
+    outcomes = []
+    for spec in specs:
+        target = aws.in_account(spec.account, config.app_prefix)
+        check_before_deploy(target, config, spec)
+        deployer = StackDeployer(
+            target.client("cloudformation", spec.region),
+            echo=echo,
+            poll_seconds=poll_seconds,
+            upload_template=template_uploader(aws, config, spec.region),
+            recreate_failed=recreate_failed,
+        )
+        echo(f"== {spec.label}")
+        outcomes.append((spec, deployer.deploy(spec, execute=execute, confirm=confirm)))
+    return outcomes

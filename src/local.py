@@ -1,0 +1,115 @@
+"""`build.py local`: the whole package + deploy flow against a throwaway moto server.
+
+No AWS account needed. Every account id in the config is replaced by the emulator's own
+account, a stand-in portfolio role parameter is created, then the real package and deploy
+code runs over HTTP. The emulator skips CodeCommit/CodeBuild/CodePipeline/Service Catalog/
+SageMaker resources (the stacks still complete) and does not resolve {{resolve:ssm:...}}.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import socket
+import tempfile
+from pathlib import Path
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+import boto3
+
+from src import contracts
+from src.aws import Aws, AwsOptions
+from src.config import PlatformConfig
+from src.deploy.plan import full_plan
+from src.deploy.runner import deploy_stacks
+from src.package.packager import package
+from src.render import render_all
+
+Echo = Callable[[str], None]
+
+
+class EmulatorError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on 127.0.0.1; yields its endpoint URL (host `localhost`, which moto
+    needs in order to read templates back from its own S3)."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        raise EmulatorError("the local emulator needs moto: make install (installs moto[server])") from None
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://localhost:{port}"
+    finally:
+        server.stop()
+
+
+def emulator_session(region: str) -> boto3.Session:
+    return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
+
+
+def as_single_account(config: PlatformConfig, account: str) -> PlatformConfig:
+    sets = tuple(
+        dataclasses.replace(s, dev_account=account, preprod_account=account, prod_account=account)
+        for s in config.account_sets
+    )
+    pipeline = dataclasses.replace(config.pipeline, account_id=account)
+    return dataclasses.replace(config, pipeline=pipeline, account_sets=sets)
+
+
+def run_local(config: PlatformConfig, repo_root: Path, *, echo: Echo = print, poll_seconds: float = 0.2) -> dict:
+    with moto_server() as endpoint, tempfile.TemporaryDirectory() as package_dir:
+        echo(f"moto server at {endpoint}")
+        aws = Aws(AwsOptions(region=config.pipeline.region, endpoint_url=endpoint),
+                  session=emulator_session(config.pipeline.region))
+        local = as_single_account(config, aws.account_id)
+        for region in {s.region for s in local.account_sets}:
+            aws.client("ssm", region).put_parameter(
+                Name=local.service_catalog.execution_role_parameter,
+                Value=f"arn:aws:iam::{aws.account_id}:role/{local.app_prefix}-studio-lead",
+                Type="String",
+            )
+        rendered = render_all(local)
+        package(aws, local, rendered, repo_root, Path(package_dir), echo=echo, poll_seconds=poll_seconds)
+        specs = full_plan(local, rendered, Path(package_dir), bootstrap_account=aws.account_id)
+        outcomes = deploy_stacks(aws, local, specs, echo=echo, poll_seconds=poll_seconds)
+        return summarize(aws, local, [(s.name, s.region, o.status) for s, o in outcomes])
+
+
+def summarize(aws: Aws, config: PlatformConfig, stacks: list[tuple[str, str, str]]) -> dict:
+    summary: dict = {"stacks": [], "objects": [], "parameters": []}
+    for name, region, outcome in stacks:
+        status = aws.client("cloudformation", region).describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+        summary["stacks"].append((name, region, status, outcome))
+    for region in config.regions:
+        bucket = config.assets_bucket_in(region)
+        for obj in aws.client("s3", region).list_objects_v2(Bucket=bucket).get("Contents", []):
+            summary["objects"].append((bucket, obj["Key"], obj["Size"]))
+        paginator = aws.client("ssm", region).get_paginator("get_parameters_by_path")
+        for page in paginator.paginate(Path=contracts.SSM_ROOT, Recursive=True):
+            for p in page["Parameters"]:
+                summary["parameters"].append((region, p["Name"], p["Value"]))
+    return summary
+
+
+def format_summary(summary: dict) -> list[str]:
+    lines = ["", "STACKS"]
+    lines += [f"  {status:<16} {name:<34} {region:<12} ({outcome})" for name, region, status, outcome in summary["stacks"]]
+    lines += ["", "OBJECTS"]
+    lines += [f"  {size:>9,}  s3://{bucket}/{key}" for bucket, key, size in summary["objects"]]
+    lines += ["", "SSM PARAMETERS"]
+    lines += [f"  {region:<12} {name:<28} {value}" for region, name, value in sorted(summary["parameters"])]
+    return lines

@@ -1,0 +1,1 @@
+"""Packaging: deterministic zips, content-addressed uploads, SSM parameters, the manifest."""

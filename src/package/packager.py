@@ -1,0 +1,215 @@
+"""`build.py package`: seed zips and product templates to S3, then SSM, then the manifest.
+
+Order is the safety property: every object is uploaded under its content hash and verified
+before any SSM parameter is written, and objects are never overwritten or deleted here. So
+at every moment each SSM parameter names an object that exists, whatever fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from src import contracts
+from src.aws import Aws, AwsError
+from src.aws.s3 import object_url, put_verified, sha256_hex
+from src.config import PlatformConfig
+from src.deploy.changeset import StackDeployer
+from src.deploy.plan import assets_specs, stack_tags
+from src.package.zipper import deterministic_zip
+
+Echo = Callable[[str], None]
+
+
+class SeedCodeError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str  # e.g. "seed/build_app", "repository", "template/sets/first/products/basic.json"
+    data: bytes
+    key: str
+
+    @property
+    def sha256(self) -> str:
+        return sha256_hex(self.data)
+
+
+@dataclass
+class PackageResult:
+    uploaded_objects: int = 0
+    uploaded_bytes: int = 0
+    unchanged_objects: int = 0
+    ssm_written: list[str] = field(default_factory=list)
+    ssm_unchanged: int = 0
+    manifest: dict = field(default_factory=dict)
+
+
+def check_seed_apps(seed_root: Path) -> None:
+    """Every seed app exists with the files the project pipelines run."""
+    for app, files in contracts.SEED_APP_REQUIRED_FILES.items():
+        directory = seed_root / app
+        if not directory.is_dir():
+            raise SeedCodeError(f"seed_code/{app}: directory missing (project templates seed a repository from it)")
+        for name in files:
+            if not (directory / name).is_file():
+                raise SeedCodeError(f"seed_code/{app}: missing {name} (the project pipeline runs it)")
+
+
+def build_artifacts(rendered: dict[str, str], repo_root: Path, config: PlatformConfig) -> list[Artifact]:
+    seed_root = repo_root / "seed_code"
+    check_seed_apps(seed_root)
+    artifacts = []
+    for app in contracts.SEED_APPS:
+        data = deterministic_zip(seed_root / app)
+        artifacts.append(Artifact(f"seed/{app}", data, contracts.seed_object_key(app, sha256_hex(data))))
+    repo = deterministic_zip(repo_root)
+    artifacts.append(Artifact(contracts.REPO_ARCHIVE, repo, contracts.seed_object_key(contracts.REPO_ARCHIVE, sha256_hex(repo))))
+    for path in product_paths(config):
+        data = rendered[path].encode()
+        product = Path(path).stem
+        artifacts.append(Artifact(f"template/{path}", data, contracts.product_template_key(product, sha256_hex(data))))
+    return artifacts
+
+
+def product_paths(config: PlatformConfig) -> list[str]:
+    paths = {contracts.dist_product(p, s.name) for p in contracts.PRODUCT_KEYS for s in config.account_sets}
+    return sorted(paths)
+
+
+def product_version(artifact: Artifact) -> str:
+    """Changes exactly when the template's content does, so Service Catalog gets a new
+    provisioning artifact then and only then."""
+    return artifact.sha256[:16]
+
+
+def package(
+    aws: Aws,
+    config: PlatformConfig,
+    rendered: dict[str, str],
+    repo_root: Path,
+    package_dir: Path,
+    *,
+    echo: Echo = print,
+    poll_seconds: float = 2.0,
+) -> PackageResult:
+    if aws.account_id != config.pipeline.account_id:
+        raise AwsError(
+            f"package runs with the pipeline account's credentials ({config.pipeline.account_id}), "
+            f"but these are for account {aws.account_id}"
+        )
+    artifacts = build_artifacts(rendered, repo_root, config)
+    result = PackageResult()
+
+    buckets = {region: config.assets_bucket_in(region) for region in config.regions}
+    for spec in assets_specs(config, rendered):
+        StackDeployer(aws.client("cloudformation", spec.region), echo=echo, poll_seconds=poll_seconds).deploy(spec)
+
+    # 1. Upload and verify everything, in every region.
+    for region, bucket in buckets.items():
+        s3 = aws.client("s3", region)
+        for artifact in artifacts:
+            sent = put_verified(s3, bucket, artifact.key, artifact.data, artifact.sha256)
+            if sent:
+                result.uploaded_objects += 1
+                result.uploaded_bytes += sent
+                echo(f"uploaded  s3://{bucket}/{artifact.key} ({sent:,} bytes)")
+            else:
+                result.unchanged_objects += 1
+    echo(
+        f"objects: {result.uploaded_objects} uploaded ({result.uploaded_bytes:,} bytes), "
+        f"{result.unchanged_objects} already present"
+    )
+
+    # 2. Only now point the SSM parameters at them, in each DEV account and region.
+    by_name = {a.name: a for a in artifacts}
+    for account, region in dict.fromkeys((s.dev_account, s.region) for s in config.account_sets):
+        values = {contracts.SSM_SEED_BUCKET: buckets[region]}
+        values.update({parameter: by_name[f"seed/{app}"].key for app, parameter in contracts.SEED_APPS.items()})
+        ssm = aws.in_account(account, config.app_prefix).client("ssm", region)
+        current = {
+            p["Name"]: p["Value"] for p in ssm.get_parameters(Names=sorted(values))["Parameters"]
+        }
+        for name, value in sorted(values.items()):
+            if current.get(name) == value:
+                result.ssm_unchanged += 1
+                continue
+            ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+            result.ssm_written.append(f"{account}/{region}:{name}")
+            echo(f"ssm       {name} = {value} ({account}/{region})")
+    echo(f"ssm: {len(result.ssm_written)} written, {result.ssm_unchanged} unchanged")
+
+    # 3. Record what deploy (and the platform pipeline's deploy action) will use.
+    result.manifest = _manifest(config, artifacts, buckets, aws.endpoint_url)
+    _write_outputs(config, result.manifest, package_dir, by_name, buckets, aws.endpoint_url)
+    echo(f"manifest: {package_dir / contracts.MANIFEST_NAME}")
+    return result
+
+
+def _manifest(config: PlatformConfig, artifacts: list[Artifact], buckets: dict[str, str], endpoint: str | None) -> dict:
+    return {
+        "format": 1,
+        "buckets": buckets,
+        "objects": {
+            a.name: {"key": a.key, "sha256": a.sha256, "size": len(a.data)} for a in artifacts
+        },
+        "products": {
+            path: {
+                "version": product_version(a),
+                "urls": {r: object_url(b, r, a.key, endpoint) for r, b in buckets.items()},
+            }
+            for a in artifacts
+            if a.name.startswith("template/")
+            for path in [a.name.removeprefix("template/")]
+        },
+    }
+
+
+def _write_outputs(
+    config: PlatformConfig,
+    manifest: dict,
+    package_dir: Path,
+    by_name: dict[str, Artifact],
+    buckets: dict[str, str],
+    endpoint: str | None,
+) -> None:
+    files: dict[str, dict] = {}
+    for s in config.account_sets:
+        params: dict[str, str] = {}
+        for product in contracts.PRODUCT_KEYS:
+            info = manifest["products"][contracts.dist_product(product, s.name)]
+            url_param, version_param = contracts.product_parameter_names(product)
+            params[url_param] = info["urls"][s.region]
+            params[version_param] = info["version"]
+        files[contracts.service_catalog_parameters_name(s.name)] = {
+            "Parameters": params,
+            "Tags": stack_tags(config, "service-catalog"),
+        }
+    repo = by_name[contracts.REPO_ARCHIVE]
+    files[contracts.CODECOMMIT_PARAMETERS_NAME] = {
+        "Parameters": {
+            contracts.CODECOMMIT_SOURCE_BUCKET_PARAM: buckets[config.pipeline.region],
+            contracts.CODECOMMIT_SOURCE_KEY_PARAM: repo.key,
+        },
+        "Tags": stack_tags(config, "codecommit"),
+    }
+    files[contracts.MANIFEST_NAME] = manifest  # last: its presence means the rest is complete
+    for rel, content in files.items():
+        _atomic_write(package_dir / rel, json.dumps(content, indent=2, sort_keys=True) + "\n")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

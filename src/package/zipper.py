@@ -1,0 +1,71 @@
+"""Deterministic zip archives: the same tree always gives the same bytes.
+
+Entries are sorted, timestamps fixed (1980-01-01, the zip epoch), permissions normalised to
+0644 (0755 when the file is executable), and local clutter excluded.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+# Matched against every path component (directories and files).
+EXCLUDED_NAMES = (
+    ".git",
+    "__pycache__",
+    "*.pyc",
+    ".venv",
+    "venv",
+    ".env*",
+    ".DS_Store",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    "*.egg-info",
+    ".idea",
+    ".vscode",
+    "node_modules",
+)
+# Matched against the path relative to the archive root: build outputs.
+EXCLUDED_PATHS = ("build", "build/*", "dist/*.zip", "cdk.out", "*.tmp")
+
+
+def is_excluded(rel: str, *, extra: tuple[str, ...] = ()) -> bool:
+    parts = rel.split("/")
+    if any(fnmatch.fnmatch(part, pattern) for part in parts for pattern in EXCLUDED_NAMES):
+        return True
+    return any(fnmatch.fnmatch(rel, pattern) for pattern in (*EXCLUDED_PATHS, *extra))
+
+
+def list_files(root: Path, *, extra_excludes: tuple[str, ...] = ()) -> list[str]:
+    """Archive-relative POSIX paths of every file kept, sorted."""
+    kept: list[str] = []
+    for directory, dirnames, filenames in os.walk(root):
+        rel_dir = Path(directory).relative_to(root).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        dirnames[:] = sorted(d for d in dirnames if not is_excluded(rel_dir + d, extra=extra_excludes))
+        for name in filenames:
+            rel = rel_dir + name
+            if not is_excluded(rel, extra=extra_excludes) and not os.path.islink(os.path.join(directory, name)):
+                kept.append(rel)
+    return sorted(kept)
+
+
+def deterministic_zip(root: Path, *, extra_excludes: tuple[str, ...] = ()) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for rel in list_files(root, extra_excludes=extra_excludes):
+            path = root / rel
+            mode = 0o755 if os.stat(path).st_mode & stat.S_IXUSR else 0o644
+            info = zipfile.ZipInfo(rel, date_time=FIXED_TIME)
+            info.external_attr = (stat.S_IFREG | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # unix, so the permission bits are honoured
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    return buffer.getvalue()

@@ -1,0 +1,95 @@
+"""Driving the real CLI against a local moto server (helpers for the emulator tests).
+
+Emulator gaps are handled here, never in product code:
+- the endpoint host is `localhost` because moto only reads template URLs back from that host;
+- `/mlops/role/lead` (a platform prerequisite) is created by the tests;
+- moto skips CodeCommit/CodeBuild/CodePipeline/Service Catalog/SageMaker resources, so their
+  content is proven by cfn-lint and structure tests, not here.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import yaml
+from click.testing import CliRunner, Result
+
+import build
+
+ACCOUNT = "123456789012"  # moto's default account
+PIPELINE_REGION = "eu-west-1"
+CONFIG = {
+    "app_prefix": "mlops",
+    "pipeline": {"account_id": ACCOUNT, "region": PIPELINE_REGION},
+    "account_sets": [
+        {"name": "first", "dev_account": ACCOUNT, "preprod_account": ACCOUNT, "prod_account": ACCOUNT, "region": "eu-west-1"},
+        {"name": "second", "dev_account": ACCOUNT, "preprod_account": ACCOUNT, "prod_account": ACCOUNT, "region": "us-east-1"},
+    ],
+}
+ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "MLOPS_POLL_SECONDS": "0.05",
+    # Unset, so nothing from the developer's shell leaks in.
+    "AWS_PROFILE": None,
+    "AWS_REGION": None,
+    "AWS_DEFAULT_REGION": None,
+    "AWS_ENDPOINT_URL": None,
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+}
+
+
+@dataclass
+class Emulator:
+    endpoint: str
+    config_path: Path
+    package_dir: Path
+
+    def reset(self) -> None:
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=10).read()
+
+    def client(self, service: str, region: str = PIPELINE_REGION):
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def prepare(self) -> None:
+        """Prerequisites a platform team creates once: the portfolio role parameter."""
+        for region in {s["region"] for s in CONFIG["account_sets"]}:
+            self.client("ssm", region).put_parameter(
+                Name="/mlops/role/lead", Value=f"arn:aws:iam::{ACCOUNT}:role/lead", Type="String", Overwrite=True
+            )
+
+    def run(self, *args: str, aws: bool = True, env: dict | None = None) -> Result:
+        command = list(args)
+        if aws:
+            command += ["--endpoint-url", self.endpoint, "--package-dir", str(self.package_dir)]
+        return CliRunner().invoke(
+            build.cli, ["--config", str(self.config_path), *command], env={**ENV, **(env or {})}, catch_exceptions=False
+        )
+
+    def stack_status(self, name: str, region: str = PIPELINE_REGION) -> str | None:
+        cfn = self.client("cloudformation", region)
+        try:
+            return cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+        except cfn.exceptions.ClientError:
+            return None
+
+    def manifest(self) -> dict:
+        return json.loads((self.package_dir / "manifest.json").read_text())
+
+
+def write_config(path: Path, data: dict = CONFIG) -> Path:
+    path.write_text(yaml.safe_dump(data))
+    return path

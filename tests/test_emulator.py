@@ -1,0 +1,264 @@
+"""End to end against a moto server over HTTP: the real CLI packages and deploys."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from src import contracts
+from src.local import moto_server
+from tests.emulator import ACCOUNT, CONFIG, Emulator, write_config
+
+pytestmark = pytest.mark.emulator
+
+SET_REGIONS = {"first": "eu-west-1", "second": "us-east-1"}
+
+
+@pytest.fixture(scope="module")
+def server():
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def emu(server, tmp_path) -> Emulator:
+    emulator = Emulator(server, write_config(tmp_path / "platform.yaml"), tmp_path / "package")
+    emulator.reset()
+    emulator.prepare()
+    return emulator
+
+
+@pytest.fixture
+def packaged(emu) -> Emulator:
+    result = emu.run("package")
+    assert result.exit_code == 0, result.output
+    return emu
+
+
+@pytest.fixture
+def deployed(packaged) -> Emulator:
+    result = packaged.run("deploy", "--yes", "--bootstrap")
+    assert result.exit_code == 0, result.output
+    return packaged
+
+
+def _all_objects(emu: Emulator) -> dict[str, dict[str, int]]:
+    found = {}
+    for region in set(SET_REGIONS.values()):
+        bucket = contracts.assets_bucket_name("mlops", ACCOUNT, region)
+        contents = emu.client("s3", region).list_objects_v2(Bucket=bucket).get("Contents", [])
+        found[bucket] = {o["Key"]: o["Size"] for o in contents}
+    return found
+
+
+# --- package ------------------------------------------------------------------------------
+
+
+def test_package_uploads_every_object_to_every_assets_bucket(packaged):
+    manifest = packaged.manifest()
+    keys = {o["key"] for o in manifest["objects"].values()}
+    for bucket, objects in _all_objects(packaged).items():
+        assert keys <= set(objects), bucket
+    assert {f"seed/{app}" for app in contracts.SEED_APPS} | {"repository"} <= set(manifest["objects"])
+
+
+def test_uploaded_objects_match_their_content_hash(packaged):
+    manifest = packaged.manifest()
+    s3 = packaged.client("s3", "eu-west-1")
+    bucket = manifest["buckets"]["eu-west-1"]
+    for entry in manifest["objects"].values():
+        head = s3.head_object(Bucket=bucket, Key=entry["key"], ChecksumMode="ENABLED")
+        assert base64.b64decode(head["ChecksumSHA256"]).hex() == entry["sha256"]
+        assert entry["sha256"] in entry["key"]
+        assert head["ContentLength"] == entry["size"]
+
+
+def test_package_points_every_ssm_parameter_at_an_existing_object(packaged):
+    for region in set(SET_REGIONS.values()):
+        ssm = packaged.client("ssm", region)
+        names = [contracts.SSM_SEED_BUCKET, *contracts.SEED_APPS.values()]
+        values = {p["Name"]: p["Value"] for p in ssm.get_parameters(Names=names)["Parameters"]}
+        assert set(values) == set(names)
+        bucket = values[contracts.SSM_SEED_BUCKET]
+        assert bucket == contracts.assets_bucket_name("mlops", ACCOUNT, region)
+        for app, name in contracts.SEED_APPS.items():
+            packaged.client("s3", region).head_object(Bucket=bucket, Key=values[name])
+            assert values[name].startswith(f"seed/{app}/")
+
+
+def test_second_package_uploads_zero_bytes_and_rewrites_no_parameter(packaged):
+    result = packaged.run("package")
+    assert result.exit_code == 0, result.output
+    assert "objects: 0 uploaded (0 bytes)" in result.output
+    assert "ssm: 0 written, 8 unchanged" in result.output
+
+
+def test_package_writes_service_catalog_parameters_with_content_versions(packaged):
+    manifest = packaged.manifest()
+    params = json.loads((packaged.package_dir / contracts.service_catalog_parameters_name("second")).read_text())
+    for product in contracts.PRODUCT_KEYS:
+        url_param, version_param = contracts.product_parameter_names(product)
+        entry = manifest["objects"][f"template/{contracts.dist_product(product, 'second')}"]
+        assert params["Parameters"][version_param] == entry["sha256"][:16]
+        assert params["Parameters"][url_param].endswith(entry["key"])
+        assert "us-east-1" in params["Parameters"][url_param]
+
+
+def test_package_refuses_credentials_of_another_account(emu, tmp_path):
+    other = dict(CONFIG, pipeline={"account_id": "999999999999", "region": "eu-west-1"})
+    emu.config_path = write_config(tmp_path / "other.yaml", other)
+    result = emu.run("package")
+    assert result.exit_code == 1
+    assert "package runs with the pipeline account's credentials (999999999999)" in result.output
+
+
+# --- deploy -------------------------------------------------------------------------------
+
+
+def test_deploy_creates_every_stack(deployed):
+    expected = {
+        ("mlops-assets", "eu-west-1"),
+        ("mlops-assets", "us-east-1"),
+        ("mlops-bootstrap", "eu-west-1"),
+        ("mlops-service-catalog-first", "eu-west-1"),
+        ("mlops-service-catalog-second", "us-east-1"),
+        ("mlops-codecommit", "eu-west-1"),
+        ("mlops-pipeline-first", "eu-west-1"),
+        ("mlops-pipeline-second", "eu-west-1"),
+    }
+    for name, region in expected:
+        assert deployed.stack_status(name, region) == "CREATE_COMPLETE", (name, region)
+
+
+def test_service_catalog_stack_writes_the_set_parameters(deployed):
+    ssm = deployed.client("ssm", "us-east-1")
+    assert ssm.get_parameter(Name=contracts.SSM_PROD_REGION)["Parameter"]["Value"] == "us-east-1"
+    assert ssm.get_parameter(Name=contracts.SSM_DEV_ACCOUNT_ID)["Parameter"]["Value"] == ACCOUNT
+
+
+def test_second_deploy_changes_nothing(deployed):
+    result = deployed.run("deploy", "--yes", "--bootstrap")
+    assert result.exit_code == 0, result.output
+    summary = [line for line in result.output.splitlines() if "(" + ACCOUNT in line and not line.startswith("==")]
+    assert len(summary) == 8 and all(line.startswith("up to date") for line in summary), result.output
+
+
+def test_deploy_prints_the_changes_before_executing(packaged):
+    result = packaged.run("deploy", "--yes", "--stack", "codecommit")
+    assert result.exit_code == 0, result.output
+    assert "mlops-codecommit: 1 change(s) (create)" in result.output
+    assert "Add     Repository" in result.output
+    assert "CREATE_COMPLETE" in result.output
+
+
+def test_diff_shows_changes_and_leaves_nothing_behind(packaged):
+    result = packaged.run("diff", "--stack", "codecommit")
+    assert result.exit_code == 0, result.output
+    assert "Add     Repository" in result.output
+    assert "planned" in result.output
+    assert packaged.stack_status("mlops-codecommit") in (None, "REVIEW_IN_PROGRESS", "DELETE_COMPLETE")
+
+
+def test_no_execute_creates_no_stack(packaged):
+    result = packaged.run("deploy", "--no-execute", "--stack", "mlops-pipeline-first")
+    assert result.exit_code == 0, result.output
+    assert packaged.stack_status("mlops-pipeline-first") in (None, "DELETE_COMPLETE")
+
+
+def test_parameters_file_overrides_a_stack_parameter(packaged, tmp_path):
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({"Parameters": {"SourceKey": "seed/repository/other.zip"}}))
+    result = packaged.run("deploy", "--yes", "--stack", "codecommit", "--parameters", str(params))
+    assert result.exit_code == 0, result.output
+    stack = packaged.client("cloudformation").describe_stacks(StackName="mlops-codecommit")["Stacks"][0]
+    assert {"ParameterKey": "SourceKey", "ParameterValue": "seed/repository/other.zip"} in stack["Parameters"]
+
+
+def test_parameters_file_needs_a_stack(packaged, tmp_path):
+    params = tmp_path / "params.json"
+    params.write_text('{"Parameters": {}}')
+    result = packaged.run("deploy", "--yes", "--parameters", str(params))
+    assert result.exit_code == 2
+    assert "--parameters applies to one stack" in result.output
+
+
+def test_deploy_before_package_says_what_to_run(emu):
+    result = emu.run("deploy", "--yes", "--stack", "codecommit")
+    assert result.exit_code == 1
+    assert "codecommit.parameters.json not found: run `build.py package` first" in result.output
+
+
+def test_missing_portfolio_role_parameter_is_named(packaged):
+    packaged.client("ssm", "eu-west-1").delete_parameter(Name="/mlops/role/lead")
+    result = packaged.run("deploy", "--yes", "--stack", "mlops-service-catalog-first")
+    assert result.exit_code == 1
+    assert "SSM parameter /mlops/role/lead not found" in result.output
+
+
+def _squat_pipeline_bucket(emu: Emulator) -> str:
+    bucket = f"mlops-first-pipeline-{ACCOUNT}-eu-west-1"
+    emu.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    return bucket
+
+
+def test_a_failing_stack_shows_the_first_failed_resource_and_exits_non_zero(packaged):
+    _squat_pipeline_bucket(packaged)
+    result = packaged.run("deploy", "--yes", "--stack", "mlops-pipeline-first")
+    assert result.exit_code == 1
+    assert "first failure: ArtifactsBucket (AWS::S3::Bucket)" in result.output
+    assert packaged.stack_status("mlops-pipeline-first") == "ROLLBACK_COMPLETE"
+
+
+def test_rollback_complete_stack_is_deleted_and_created_again(packaged):
+    bucket = _squat_pipeline_bucket(packaged)
+    assert packaged.run("deploy", "--yes", "--stack", "mlops-pipeline-first").exit_code == 1
+    packaged.client("s3").delete_bucket(Bucket=bucket)
+    result = packaged.run("deploy", "--yes", "--stack", "mlops-pipeline-first")
+    assert result.exit_code == 0, result.output
+    assert "in ROLLBACK_COMPLETE after a failed create: deleting it to create it again" in result.output
+    assert packaged.stack_status("mlops-pipeline-first") == "CREATE_COMPLETE"
+
+
+def test_no_recreate_leaves_a_failed_stack_alone(packaged):
+    _squat_pipeline_bucket(packaged)
+    packaged.run("deploy", "--yes", "--stack", "mlops-pipeline-first")
+    result = packaged.run("deploy", "--yes", "--no-recreate", "--stack", "mlops-pipeline-first")
+    assert result.exit_code == 1
+    assert "is in ROLLBACK_COMPLETE after a failed create" in result.output
+
+
+def test_destroy_deletes_stacks_buckets_and_seed_parameters(deployed):
+    result = deployed.run("destroy", "--yes", "--bootstrap")
+    assert result.exit_code == 0, result.output
+    assert "deleted 8 stack(s)" in result.output
+    assert deployed.stack_status("mlops-pipeline-first") in (None, "DELETE_COMPLETE")
+    buckets = {b["Name"] for b in deployed.client("s3").list_buckets()["Buckets"]}
+    assert not any(b.startswith("mlops-") for b in buckets), buckets
+    ssm = deployed.client("ssm")
+    assert ssm.get_parameters(Names=[contracts.SSM_SEED_BUCKET])["Parameters"] == []
+
+
+# --- clear errors ---------------------------------------------------------------------------
+
+
+def test_unknown_set_is_one_line(packaged):
+    result = packaged.run("deploy", "--yes", "--set", "third")
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: unknown account set 'third' (known: first, second)"
+
+
+def test_unreachable_endpoint_is_one_line(emu):
+    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "2"}
+    result = emu.run("deploy", "--yes", aws=False, env=env)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1].startswith("Error: cannot reach the AWS endpoint http://127.0.0.1:9")
+
+
+def test_missing_credentials_is_one_line(emu):
+    result = emu.run(
+        "package", env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None}
+    )
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("Error: no AWS credentials found")
