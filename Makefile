@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install build check lint test bench clean
+.PHONY: install build check lint test bench package deploy local clean
 
 install: $(STAMP)
 
@@ -31,9 +31,22 @@ test: install
 	$(PY) -m pytest
 	bash seed_code/run_app_tests.sh
 
+## Upload seed code and product templates, write SSM parameters (pipeline account credentials).
+package: install
+	$(PY) build.py package
+
+## Create/update every stack through change sets.
+deploy: install
+	$(PY) build.py deploy --yes
+
+## Package + deploy into a throwaway local moto server; prints what it created.
+local: install
+	$(PY) build.py local
+
 ## Render speed and memory figures.
 bench: install
 	$(PY) bench/render.py
+	$(PY) bench/aws.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -93,3 +93,57 @@ class Emulator:
 def write_config(path: Path, data: dict = CONFIG) -> Path:
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+def emulate_rollbacks(monkeypatch) -> None:
+    """Make the in-process moto server fail stacks the way CloudFormation does.
+
+    moto 5.2 raises a resource's creation error straight out of ExecuteChangeSet and never
+    rolls back. Real CloudFormation accepts the execution, records CREATE_FAILED for the
+    resource, rolls back and ends in ROLLBACK_COMPLETE (UPDATE_ROLLBACK_COMPLETE for updates).
+    The server runs in this process, so its backend is patched here (a test-side workaround
+    for an emulator gap, not a change to product behaviour).
+    """
+    from moto.cloudformation import models, parsing
+
+    failing: dict[str, tuple[str, str]] = {}
+    original_parse = parsing.parse_and_create_resource
+    original_execute = models.CloudFormationBackend.execute_change_set
+
+    def parse_and_create_resource(logical_id, resource_json, *args, **kwargs):
+        try:
+            return original_parse(logical_id, resource_json, *args, **kwargs)
+        except Exception as exc:  # remember which resource failed, then let moto see it
+            failing["last"] = (logical_id, resource_json.get("Type", "?"), str(exc))
+            raise
+
+    def execute_change_set(self, change_set_name, stack_name=None):
+        failing.clear()
+        try:
+            return original_execute(self, change_set_name, stack_name)
+        except Exception as exc:
+            change_set = self.change_sets.get(change_set_name) or next(
+                cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name
+            )
+            stack = self.stacks[change_set.stack_id]
+            logical_id, resource_type, reason = failing.get("last", ("?", "?", str(exc)))
+            stack.events.append(
+                models.Event(
+                    stack_id=stack.stack_id,
+                    stack_name=stack.name,
+                    logical_resource_id=logical_id,
+                    physical_resource_id="",
+                    resource_type=resource_type,
+                    resource_status="CREATE_FAILED",
+                    resource_status_reason=reason,
+                    resource_properties=None,
+                )
+            )
+            kind = "" if change_set.change_set_type == "CREATE" else "UPDATE_"
+            stack._add_stack_event(f"{kind}ROLLBACK_IN_PROGRESS", resource_status_reason="Resource creation failed")
+            stack._add_stack_event(f"{kind}ROLLBACK_COMPLETE")
+            stack.status = f"{kind}ROLLBACK_COMPLETE"
+            change_set.execution_status = "EXECUTE_FAILED"
+
+    monkeypatch.setattr(parsing, "parse_and_create_resource", parse_and_create_resource)
+    monkeypatch.setattr(models.CloudFormationBackend, "execute_change_set", execute_change_set)

@@ -9,7 +9,7 @@ import pytest
 
 from src import contracts
 from src.local import moto_server
-from tests.emulator import ACCOUNT, CONFIG, Emulator, write_config
+from tests.emulator import ACCOUNT, CONFIG, Emulator, emulate_rollbacks, write_config
 
 pytestmark = pytest.mark.emulator
 
@@ -197,13 +197,18 @@ def test_missing_portfolio_role_parameter_is_named(packaged):
     assert "SSM parameter /mlops/role/lead not found" in result.output
 
 
+@pytest.fixture
+def rollbacks(monkeypatch):
+    emulate_rollbacks(monkeypatch)
+
+
 def _squat_pipeline_bucket(emu: Emulator) -> str:
     bucket = f"mlops-first-pipeline-{ACCOUNT}-eu-west-1"
     emu.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     return bucket
 
 
-def test_a_failing_stack_shows_the_first_failed_resource_and_exits_non_zero(packaged):
+def test_a_failing_stack_shows_the_first_failed_resource_and_exits_non_zero(packaged, rollbacks):
     _squat_pipeline_bucket(packaged)
     result = packaged.run("deploy", "--yes", "--stack", "mlops-pipeline-first")
     assert result.exit_code == 1
@@ -211,7 +216,7 @@ def test_a_failing_stack_shows_the_first_failed_resource_and_exits_non_zero(pack
     assert packaged.stack_status("mlops-pipeline-first") == "ROLLBACK_COMPLETE"
 
 
-def test_rollback_complete_stack_is_deleted_and_created_again(packaged):
+def test_rollback_complete_stack_is_deleted_and_created_again(packaged, rollbacks):
     bucket = _squat_pipeline_bucket(packaged)
     assert packaged.run("deploy", "--yes", "--stack", "mlops-pipeline-first").exit_code == 1
     packaged.client("s3").delete_bucket(Bucket=bucket)
@@ -221,7 +226,7 @@ def test_rollback_complete_stack_is_deleted_and_created_again(packaged):
     assert packaged.stack_status("mlops-pipeline-first") == "CREATE_COMPLETE"
 
 
-def test_no_recreate_leaves_a_failed_stack_alone(packaged):
+def test_no_recreate_leaves_a_failed_stack_alone(packaged, rollbacks):
     _squat_pipeline_bucket(packaged)
     packaged.run("deploy", "--yes", "--stack", "mlops-pipeline-first")
     result = packaged.run("deploy", "--yes", "--no-recreate", "--stack", "mlops-pipeline-first")
@@ -262,3 +267,30 @@ def test_missing_credentials_is_one_line(emu):
     )
     assert result.exit_code == 1
     assert result.output.strip().startswith("Error: no AWS credentials found")
+
+
+def test_template_over_51200_bytes_is_deployed_from_s3(packaged):
+    from src.aws import Aws, AwsOptions
+    from src.config import load_config
+    from src.deploy.changeset import MAX_TEMPLATE_BODY, StackDeployer, StackSpec
+    from src.deploy.preflight import STACK_TEMPLATE_PREFIX, template_uploader
+    from src.local import emulator_session
+    from src.render import render_all
+
+    config = load_config(packaged.config_path)
+    template = json.loads(render_all(config)[contracts.dist_codecommit()])
+    template["Metadata"] = {"Padding": "x" * MAX_TEMPLATE_BODY}
+    body = json.dumps(template)
+    aws = Aws(AwsOptions(region="eu-west-1", endpoint_url=packaged.endpoint), session=emulator_session("eu-west-1"))
+    spec = StackSpec(name="big", template=body, account=ACCOUNT, region="eu-west-1",
+                     parameters={"SourceBucket": "b", "SourceKey": "k"}, capabilities=())
+    outcome = StackDeployer(
+        aws.client("cloudformation", "eu-west-1"), echo=lambda _: None, poll_seconds=0.05,
+        upload_template=template_uploader(aws, config, "eu-west-1"),
+    ).deploy(spec)
+    assert outcome.status == "created"
+    assert packaged.stack_status("big") == "CREATE_COMPLETE"
+    staged = packaged.client("s3").list_objects_v2(
+        Bucket=contracts.assets_bucket_name("mlops", ACCOUNT, "eu-west-1"), Prefix=STACK_TEMPLATE_PREFIX
+    )["Contents"]
+    assert len(staged) == 1 and staged[0]["Size"] == len(body.encode())

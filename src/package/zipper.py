@@ -20,7 +20,7 @@ EXCLUDED_NAMES = (
     ".git",
     "__pycache__",
     "*.pyc",
-    ".venv",
+    ".venv*",
     "venv",
     ".env*",
     ".DS_Store",
