@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import socket
 import tempfile
+import warnings
 from pathlib import Path
 from contextlib import contextmanager
 from typing import Callable, Iterator
@@ -48,6 +49,8 @@ def moto_server() -> Iterator[str]:
     except ImportError:
         raise EmulatorError("the local emulator needs moto: make install (installs moto[server])") from None
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("moto").setLevel(logging.ERROR)  # "No Moto CloudFormation support for ..."
+    warnings.filterwarnings("ignore", message="Tried to parse AWS::", category=UserWarning)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -294,3 +294,17 @@ def test_template_over_51200_bytes_is_deployed_from_s3(packaged):
         Bucket=contracts.assets_bucket_name("mlops", ACCOUNT, "eu-west-1"), Prefix=STACK_TEMPLATE_PREFIX
     )["Contents"]
     assert len(staged) == 1 and staged[0]["Size"] == len(body.encode())
+
+
+def test_local_command_packages_deploys_and_summarises(tmp_path):
+    from click.testing import CliRunner
+
+    import build
+
+    result = CliRunner().invoke(
+        build.cli, ["local"], env={"MLOPS_POLL_SECONDS": "0.05", "AWS_PROFILE": None, "AWS_ENDPOINT_URL": None}
+    )
+    assert result.exit_code == 0, result.output
+    assert "STACKS" in result.output and "OBJECTS" in result.output and "SSM PARAMETERS" in result.output
+    assert result.output.count("CREATE_COMPLETE  mlops-") >= 8
+    assert "/mlops/code/build/byoc" in result.output
