@@ -101,15 +101,23 @@ def project_bucket_name(prefix: str, purpose: str) -> str:
     return f"{prefix}-${{SageMakerProjectId}}-{purpose}-${{AWS::AccountId}}"
 
 
-PROJECT_BUCKET_PURPOSES = ("artifacts", "pipeline")
+PROJECT_BUCKET_PURPOSES = ("artifacts", "pipeline", "logs")
 
 
 def pipeline_bucket_name(prefix: str, set_name: str) -> str:
     return f"{prefix}-{set_name}-pipeline-${{AWS::AccountId}}-${{AWS::Region}}"
 
 
+def pipeline_logs_bucket_name(prefix: str, set_name: str) -> str:
+    return f"{prefix}-{set_name}-logs-${{AWS::AccountId}}-${{AWS::Region}}"
+
+
 def assets_bucket_name(prefix: str, account_id: str, region: str) -> str:
     return f"{prefix}-assets-{account_id}-{region}"
+
+
+def assets_logs_bucket_name(prefix: str, account_id: str, region: str) -> str:
+    return f"{prefix}-assets-logs-{account_id}-{region}"
 
 
 def longest_bucket_names(prefix: str, set_name: str) -> list[str]:
@@ -122,12 +130,10 @@ def longest_bucket_names(prefix: str, set_name: str) -> list[str]:
         .replace("${AWS::AccountId}", account)
         for p in PROJECT_BUCKET_PURPOSES
     ]
-    names.append(
-        pipeline_bucket_name(prefix, set_name)
-        .replace("${AWS::AccountId}", account)
-        .replace("${AWS::Region}", longest_region)
-    )
+    for name in (pipeline_bucket_name(prefix, set_name), pipeline_logs_bucket_name(prefix, set_name)):
+        names.append(name.replace("${AWS::AccountId}", account).replace("${AWS::Region}", longest_region))
     names.append(assets_bucket_name(prefix, account, longest_region))
+    names.append(assets_logs_bucket_name(prefix, account, longest_region))
     return names
 
 

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import socket
 import tempfile
+import urllib.request
 import warnings
 from pathlib import Path
 from contextlib import contextmanager
@@ -54,8 +55,11 @@ def moto_server() -> Iterator[str]:
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    endpoint = f"http://localhost:{port}"
+    # moto keeps state per process, not per server: start from nothing.
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).read()
     try:
-        yield f"http://localhost:{port}"
+        yield endpoint
     finally:
         server.stop()
 

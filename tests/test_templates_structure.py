@@ -130,11 +130,14 @@ def test_product_buckets_are_kms_encrypted_versioned_private_and_tls_only(templa
     for path in PRODUCT_PATHS(templates):
         t = templates[path]
         buckets = resources_of(t, "AWS::S3::Bucket")
-        assert set(buckets) == {"ArtifactsBucket", "PipelineArtifactsBucket"}
+        assert set(buckets) == {"ArtifactsBucket", "PipelineArtifactsBucket", "AccessLogsBucket"}
         for logical_id, bucket in buckets.items():
             props = bucket["Properties"]
             rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
-            assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+            algorithm = "AES256" if logical_id == "AccessLogsBucket" else "aws:kms"
+            assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == algorithm
+            if logical_id != "AccessLogsBucket":
+                assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": "AccessLogsBucket"}
             assert props["VersioningConfiguration"]["Status"] == "Enabled"
             assert all(props["PublicAccessBlockConfiguration"].values())
             policy = resources_of(t)[f"{logical_id}Policy"]["Properties"]["PolicyDocument"]
@@ -413,3 +416,12 @@ def test_every_bucket_and_key_of_every_stack_is_in_one_helper_shape(templates, r
                 assert res["Properties"]["EnableKeyRotation"] is True, f"{path}: {logical_id}"
             else:
                 assert f"{logical_id}Policy" in t["Resources"], f"{path}: {logical_id}"
+                assert "LoggingConfiguration" in res["Properties"] or logical_id == "AccessLogsBucket", path
+
+
+def test_every_checkov_suppression_gives_a_reason(templates):
+    for path, t in templates.items():
+        for logical_id, res in resources_of(t).items():
+            for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", []):
+                assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), f"{path}: {logical_id}"
+                assert len(skip["comment"]) > 20, f"{path}: {logical_id} suppresses {skip['id']} without a reason"

@@ -11,7 +11,7 @@ from troposphere import Output, Parameter, Ref, Template
 
 from src import contracts
 from src.config import PlatformConfig
-from src.templates.storage import Access, add_encrypted_bucket
+from src.templates.storage import Access, add_access_log_bucket, add_encrypted_bucket
 
 READER_ACCOUNTS_PARAM = "ReaderAccountIds"
 
@@ -26,12 +26,18 @@ def build(config: PlatformConfig) -> Template:
             Description="Accounts that may read the assets: the DEV accounts of this region's account sets.",
         )
     )
+    logs = add_access_log_bucket(
+        t,
+        "AccessLogsBucket",
+        bucket_name=contracts.assets_logs_bucket_name(config.app_prefix, "${AWS::AccountId}", "${AWS::Region}"),
+    )
     assets = add_encrypted_bucket(
         t,
         "AssetsBucket",
         bucket_name=contracts.assets_bucket_name(config.app_prefix, "${AWS::AccountId}", "${AWS::Region}"),
         description="Encrypts the MLOps platform's packaged assets",
         access=Access(readers=Ref(readers)),
+        logs=logs,
     )
     t.add_output(Output("BucketName", Value=assets.name))
     t.add_output(Output("KeyArn", Value=assets.key_arn))

@@ -113,18 +113,24 @@ def build(config: PlatformConfig) -> Template:
                         "servicecatalog:DeleteProvisioningArtifact",
                         "servicecatalog:ListProvisioningArtifacts",
                         "servicecatalog:DescribeProvisioningArtifact",
-                        "servicecatalog:AssociateProductWithPortfolio",
-                        "servicecatalog:DisassociateProductFromPortfolio",
                         "servicecatalog:AssociatePrincipalWithPortfolio",
                         "servicecatalog:DisassociatePrincipalFromPortfolio",
                         "servicecatalog:CreateConstraint",
-                        "servicecatalog:UpdateConstraint",
-                        "servicecatalog:DeleteConstraint",
-                        "servicecatalog:DescribeConstraint",
                         "servicecatalog:TagResource",
                         "servicecatalog:UntagResource",
                     ],
                     [arn("catalog", "*")],
+                ),
+                # These Service Catalog actions support no resource-level permissions.
+                allow(
+                    [
+                        "servicecatalog:AssociateProductWithPortfolio",
+                        "servicecatalog:DisassociateProductFromPortfolio",
+                        "servicecatalog:UpdateConstraint",
+                        "servicecatalog:DeleteConstraint",
+                        "servicecatalog:DescribeConstraint",
+                    ],
+                    ["*"],
                 ),
                 allow(
                     [
@@ -189,7 +195,7 @@ def build(config: PlatformConfig) -> Template:
                 pass_role([model_role_arn], "sagemaker.amazonaws.com"),
                 # kms:CreateKey has no resource to scope; keys must carry the project tag.
                 allow(
-                    ["kms:CreateKey", "kms:TagResource"],
+                    ["kms:CreateKey"],
                     ["*"],
                     condition=Condition(StringLike({"aws:RequestTag/sagemaker:project-name": "*"})),
                 ),
@@ -201,6 +207,7 @@ def build(config: PlatformConfig) -> Template:
                         "kms:GetKeyRotationStatus",
                         "kms:PutKeyPolicy",
                         "kms:ListResourceTags",
+                        "kms:TagResource",
                         "kms:UntagResource",
                         "kms:ScheduleKeyDeletion",
                         "kms:CreateGrant",
@@ -216,10 +223,18 @@ def build(config: PlatformConfig) -> Template:
                         "application-autoscaling:DeregisterScalableTarget",
                         "application-autoscaling:PutScalingPolicy",
                         "application-autoscaling:DeleteScalingPolicy",
+                        "application-autoscaling:TagResource",
+                        "application-autoscaling:UntagResource",
+                        "application-autoscaling:ListTagsForResource",
+                    ],
+                    [arn("application-autoscaling", "scalable-target/*")],
+                ),
+                allow(  # Describe* support no resource-level permissions
+                    [
                         "application-autoscaling:DescribeScalableTargets",
                         "application-autoscaling:DescribeScalingPolicies",
                     ],
-                    [arn("application-autoscaling", "scalable-target/*")],
+                    ["*"],
                 ),
                 allow(
                     ["iam:CreateServiceLinkedRole"],

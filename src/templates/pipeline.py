@@ -15,7 +15,7 @@ from src.config import AccountSet, PlatformConfig
 from src.templates import pipeline_parts as pp
 from src.templates.iam import allow, arn, role, s3_arn, service_trust
 from src.templates.project_parts import cfn_role_arn, deploy_role_arn
-from src.templates.storage import Access, add_encrypted_bucket
+from src.templates.storage import Access, add_access_log_bucket, add_encrypted_bucket
 
 SOURCE = "Source"
 PACKAGED = "Packaged"
@@ -49,12 +49,14 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
     t.set_version()
     dev = account_set.dev_account
     dev_deploy_role = deploy_role_arn(prefix, dev)
+    logs = add_access_log_bucket(t, "AccessLogsBucket", bucket_name=contracts.pipeline_logs_bucket_name(prefix, name))
     artifacts = add_encrypted_bucket(
         t,
         "ArtifactsBucket",
         bucket_name=contracts.pipeline_bucket_name(prefix, name),
         description=f"Encrypts pipeline artifacts of account set '{name}'",
         access=Access(readers=[dev_deploy_role]),
+        logs=logs,
     )
     assets_bucket = config.assets_bucket_in(account_set.region)
     package_name = f"{prefix}-{name}-package"

@@ -16,7 +16,7 @@ from troposphere import GetAtt, Parameter, Ref, Sub, Template, codecommit, ecr, 
 from src import contracts
 from src.templates import pipeline_parts as pp
 from src.templates.iam import allow, arn, aws_principals, global_arn, grant, pass_role, policy, policy_dict, role, service_trust
-from src.templates.storage import Access, EncryptedBucket, account_root, add_encrypted_bucket
+from src.templates.storage import Access, EncryptedBucket, account_root, add_access_log_bucket, add_encrypted_bucket
 from src.templates.tags import PROJECT_ID_PARAM, PROJECT_NAME_PARAM, project_tag_map, project_tags
 
 PROJECT_BRANCH = "main"
@@ -112,6 +112,9 @@ def add_shared(t: Template, prefix: str, targets: TargetAccounts) -> ProjectShar
             )
 
     other_roots = [account_root(targets.preprod), account_root(targets.prod)]
+    logs = add_access_log_bucket(
+        t, "AccessLogsBucket", bucket_name=contracts.project_bucket_name(prefix, "logs"), tags=project_tags()
+    )
     artifacts = add_encrypted_bucket(
         t,
         "ArtifactsBucket",
@@ -120,6 +123,7 @@ def add_shared(t: Template, prefix: str, targets: TargetAccounts) -> ProjectShar
         access=Access(readers=other_roots),
         tags=project_tags(),
         retain=True,
+        logs=logs,
     )
     deploy_roles = [
         deploy_role_arn(prefix, "${AWS::AccountId}"),
@@ -133,6 +137,7 @@ def add_shared(t: Template, prefix: str, targets: TargetAccounts) -> ProjectShar
         description="Encrypts the project's CodePipeline artifacts",
         access=Access(readers=deploy_roles),
         tags=project_tags(),
+        logs=logs,
     )
     group = t.add_resource(
         sagemaker.ModelPackageGroup(

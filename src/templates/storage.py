@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from awacs.aws import Bool, Condition, Principal
+from awacs.aws import Bool, Condition, Principal, StringEquals
 from troposphere import AWSHelperFn, GetAtt, Ref, Sub, Tags, Template, kms, s3
 
 from src.templates.iam import allow, aws_principals, deny, policy
@@ -69,6 +69,94 @@ class EncryptedBucket:
 
 
 @dataclass(frozen=True)
+class LogBucket:
+    """Receives S3 server access logs of the stack's other buckets."""
+
+    bucket: s3.Bucket
+
+    @property
+    def name(self) -> Ref:
+        return Ref(self.bucket)
+
+
+def checkov_skips(*skips: tuple[str, str]) -> dict:
+    """Resource Metadata suppressing checkov checks that do not apply, each with its reason."""
+    return {"checkov": {"skip": [{"id": check, "comment": reason} for check, reason in skips]}}
+
+
+def _private_bucket(title: str, bucket_name: str, encryption: s3.ServerSideEncryptionByDefault, **extra: Any) -> s3.Bucket:
+    return s3.Bucket(
+        title,
+        BucketName=Sub(bucket_name),
+        BucketEncryption=s3.BucketEncryption(
+            ServerSideEncryptionConfiguration=[
+                s3.ServerSideEncryptionRule(BucketKeyEnabled=True, ServerSideEncryptionByDefault=encryption)
+            ]
+        ),
+        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+        PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
+            BlockPublicAcls=True,
+            BlockPublicPolicy=True,
+            IgnorePublicAcls=True,
+            RestrictPublicBuckets=True,
+        ),
+        OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+        **extra,
+    )
+
+
+def _deny_insecure_transport(bucket_arn: Any, objects_arn: Any) -> Any:
+    return deny(
+        ["s3:*"],
+        [bucket_arn, objects_arn],
+        sid="DenyInsecureTransport",
+        condition=Condition(Bool({"aws:SecureTransport": "false"})),
+        principal=Principal("*"),
+    )
+
+
+def add_access_log_bucket(template: Template, title: str, *, bucket_name: str, tags: Tags | None = None) -> LogBucket:
+    """Bucket for S3 server access logs of this stack's buckets (SSE-S3: log delivery
+    cannot write to SSE-KMS buckets); only the S3 logging service of this account writes."""
+    extra: dict[str, Any] = {"Tags": tags} if tags is not None else {}
+    bucket = template.add_resource(
+        _private_bucket(
+            title,
+            bucket_name,
+            s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"),
+            LifecycleConfiguration=s3.LifecycleConfiguration(
+                Rules=[s3.LifecycleRule(Id="ExpireAccessLogs", Status="Enabled", ExpirationInDays=365,
+                                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=30))]
+            ),
+            Metadata=checkov_skips(
+                ("CKV_AWS_18", "This is the access-log bucket; logging it into itself would loop."),
+                ("CKV_AWS_145", "S3 server access log delivery supports only SSE-S3 target buckets, not SSE-KMS."),
+            ),
+            **extra,
+        )
+    )
+    arn = GetAtt(bucket, "Arn")
+    objects = Sub("${B}/*", B=arn)
+    template.add_resource(
+        s3.BucketPolicy(
+            f"{title}Policy",
+            Bucket=Ref(bucket),
+            PolicyDocument=policy(
+                _deny_insecure_transport(arn, objects),
+                allow(
+                    ["s3:PutObject"],
+                    [objects],
+                    sid="S3ServerAccessLogs",
+                    principal=Principal("Service", ["logging.s3.amazonaws.com"]),
+                    condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),
+                ),
+            ),
+        )
+    )
+    return LogBucket(bucket)
+
+
+@dataclass(frozen=True)
 class Access:
     """Principals given access to a bucket and its key: lists of ARNs, or for `readers` one
     CloudFormation expression that is itself a list (e.g. a Ref to a CommaDelimitedList)."""
@@ -96,11 +184,13 @@ def add_encrypted_bucket(
     access: Access = Access(),
     tags: Tags | None = None,
     retain: bool = False,
+    logs: LogBucket,
 ) -> EncryptedBucket:
     """Add `<title>Key`, `<title>KeyAlias`, `<title>` and `<title>Policy` to the template.
 
     `bucket_name` is an Fn::Sub string. `retain` keeps bucket and key when the stack is
-    deleted (data that must outlive the stack, e.g. model artifacts).
+    deleted (data that must outlive the stack, e.g. model artifacts). Access logs go to
+    `logs` under the prefix `<title>/`.
     """
     policy_kwargs = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"} if retain else {}
     key_statements = [
@@ -134,43 +224,17 @@ def add_encrypted_bucket(
     )
     bucket_kwargs: dict[str, Any] = {"Tags": tags} if tags is not None else {}
     bucket = template.add_resource(
-        s3.Bucket(
+        _private_bucket(
             title,
-            BucketName=Sub(bucket_name),
-            BucketEncryption=s3.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(
-                        BucketKeyEnabled=True,
-                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
-                            SSEAlgorithm="aws:kms", KMSMasterKeyID=GetAtt(key, "Arn")
-                        ),
-                    )
-                ]
-            ),
-            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
-            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-                BlockPublicAcls=True,
-                BlockPublicPolicy=True,
-                IgnorePublicAcls=True,
-                RestrictPublicBuckets=True,
-            ),
-            OwnershipControls=s3.OwnershipControls(
-                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-            ),
+            bucket_name,
+            s3.ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms", KMSMasterKeyID=GetAtt(key, "Arn")),
+            LoggingConfiguration=s3.LoggingConfiguration(DestinationBucketName=logs.name, LogFilePrefix=f"{title}/"),
             **bucket_kwargs,
             **policy_kwargs,
         )
     )
     stored = EncryptedBucket(bucket=bucket, key=key)
-    bucket_statements = [
-        deny(
-            ["s3:*"],
-            [stored.arn, stored.objects_arn],
-            sid="DenyInsecureTransport",
-            condition=Condition(Bool({"aws:SecureTransport": "false"})),
-            principal=Principal("*"),
-        )
-    ]
+    bucket_statements = [_deny_insecure_transport(stored.arn, stored.objects_arn)]
     if access.has_readers():
         bucket_statements.append(
             allow(READ_ACTIONS, [stored.arn, stored.objects_arn], sid="ReadersRead", principal=access.reader_principal())
@@ -194,4 +258,4 @@ def account_root(account: str) -> Sub:
     return _root(account)
 
 
-__all__ = ["Access", "EncryptedBucket", "account_root", "add_encrypted_bucket"]
+__all__ = ["Access", "EncryptedBucket", "LogBucket", "account_root", "add_access_log_bucket", "add_encrypted_bucket", "checkov_skips"]

@@ -1,0 +1,147 @@
+"""Security scanners over everything we render: checkov (zero failed checks; suppressions
+only in resource metadata, with reasons) and parliament on every IAM policy (zero findings
+beyond the justified allow-list below). Figures per template are printed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from parliament import analyze_policy_string
+
+from tests.conftest import DIST, ROOT
+from tests.policies import identity_policies
+
+CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".venv-checkov" / "bin" / "checkov"))
+DEPLOY_APP = ROOT / "seed_code" / "deploy_app"
+
+# (role logical id, parliament issue) -> why the finding is accepted.
+PARLIAMENT_ALLOWED = {
+    ("ProductLaunchRole", "RESOURCE_POLICY_PRIVILEGE_ESCALATION"): (
+        "The launch role creates each project's buckets, so it must set their bucket policies and "
+        "lifecycle rules (s3:PutBucketPolicy, s3:PutLifecycleConfiguration), limited to buckets named "
+        "with the platform prefix; it is assumable only by Service Catalog."
+    ),
+}
+
+
+def _report(lines: list[str]) -> None:
+    sys.__stdout__.write("\n" + "\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def deploy_stage_templates(tmp_path_factory) -> Path:
+    """The deploy app's dev/preprod/prod endpoint templates, rendered by the app itself."""
+    out = tmp_path_factory.mktemp("stage-templates")
+    env = {
+        "PATH": os.environ["PATH"],
+        "SAGEMAKER_PROJECT_NAME": "demo-project",
+        "SAGEMAKER_PROJECT_ID": "p-abc123",
+        "MODEL_PACKAGE_GROUP_NAME": "demo-project-p-abc123",
+        "ARTIFACT_BUCKET": "mlops-p-abc123-artifacts-123456789012",
+        "ARTIFACT_BUCKET_KMS_ID": "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "DEV_ACCOUNT_ID": "123456789012",
+        "PREPROD_ACCOUNT_ID": "210987654321",
+        "PROD_ACCOUNT_ID": "310987654321",
+        "DEPLOYMENT_REGION": "eu-west-1",
+        "MODEL_EXECUTION_ROLE_NAME": "mlops-sagemaker-model-execution",
+    }
+    arn = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/demo-project-p-abc123/3"
+    result = subprocess.run(
+        [sys.executable, "-m", "model_deploy.build", "--output-dir", str(out), "--model-package-arn", arn],
+        cwd=DEPLOY_APP,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["dev.template.json", "preprod.template.json", "prod.template.json"]
+    return out
+
+
+def _checkov(directory: Path) -> list[dict]:
+    assert CHECKOV.exists(), f"checkov not installed at {CHECKOV}: run `make install`"
+    result = subprocess.run(
+        [str(CHECKOV), "--framework", "cloudformation", "--skip-download", "--compact",
+         "-d", str(directory), "-o", "json"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    data = json.loads(result.stdout)
+    return data if isinstance(data, list) else [data]
+
+
+def _checkov_figures(reports: list[dict], root: Path, label: str) -> tuple[list[str], list[str]]:
+    per_file: dict[str, Counter] = {}
+    failures = []
+    for report in reports:
+        for kind in ("passed_checks", "failed_checks", "skipped_checks"):
+            for check in report["results"].get(kind, []):
+                name = check["file_path"].lstrip("/")
+                per_file.setdefault(name, Counter())[kind.split("_")[0]] += 1
+                if kind == "failed_checks":
+                    failures.append(f"{name}: {check['check_id']} {check['check_name']} ({check['resource']})")
+    lines = [f"checkov ({label}): passed failed skipped"]
+    lines += [f"  {c['passed']:>5} {c['failed']:>6} {c['skipped']:>7}  {name}" for name, c in sorted(per_file.items())]
+    return lines, failures
+
+
+def test_checkov_finds_nothing_in_dist():
+    lines, failures = _checkov_figures(_checkov(DIST), DIST, "dist/")
+    _report(lines)
+    scanned = {line.split()[-1] for line in lines[1:]}
+    with_checkable = {
+        p.relative_to(DIST).as_posix()
+        for p in DIST.rglob("*.json")
+        if any(t in p.read_text() for t in ('"AWS::IAM::Role"', '"AWS::S3::Bucket"', '"AWS::KMS::Key"'))
+    }
+    assert with_checkable <= scanned
+    assert failures == []
+
+
+def test_checkov_finds_nothing_in_the_deploy_apps_stage_templates(deploy_stage_templates):
+    lines, failures = _checkov_figures(_checkov(deploy_stage_templates), deploy_stage_templates, "deploy_app stages")
+    _report(lines)
+    assert len(lines) == 4
+    assert failures == []
+
+
+def test_checkov_reports_a_public_unencrypted_bucket(tmp_path):
+    """The scanner is really scanning: a bad template fails."""
+    (tmp_path / "bad.json").write_text(
+        json.dumps({"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"B": {"Type": "AWS::S3::Bucket"}}})
+    )
+    _, failures = _checkov_figures(_checkov(tmp_path), tmp_path, "bad")
+    assert any("CKV_AWS_18" in f for f in failures)
+
+
+def test_every_iam_policy_passes_parliament_or_is_justified():
+    per_template: Counter = Counter()
+    accepted: Counter = Counter()
+    unexpected = []
+    policies = 0
+    for path, role, document in identity_policies(DIST):
+        policies += 1
+        for finding in analyze_policy_string(json.dumps(document)).findings:
+            if (role, finding.issue) in PARLIAMENT_ALLOWED:
+                accepted[path] += 1
+                continue
+            per_template[path] += 1
+            unexpected.append(f"{path}: {role}: {finding.issue}: {finding.detail}")
+    files = sorted({p for p, _, _ in identity_policies(DIST)})
+    _report(
+        [f"parliament: {policies} role policies in {len(files)} templates"]
+        + [f"  {per_template[f]:>3} findings, {accepted[f]:>2} allow-listed  {f}" for f in files]
+    )
+    assert unexpected == []
+
+
+def test_parliament_flags_a_wildcard_policy():
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b"}]}
+    assert [f.issue for f in analyze_policy_string(json.dumps(doc)).findings] == ["RESOURCE_MISMATCH"]
