@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Run the seed-code apps' own test suites, each in its own virtualenv.
+#
+#   seed_code/run_app_tests.sh            # all apps
+#   seed_code/run_app_tests.sh deploy_app # some apps
+#
+# For every app: create seed_code/<app>/.venv (python3 -m venv) if missing,
+# install <app>/requirements-test.txt into it when the requirement files
+# changed (a hash stamp inside the .venv makes the second run skip pip), then
+# run the app's pytest suite from the app directory. Nothing is written into
+# the app directories except the .venv (no bytecode, no pytest cache).
+#
+# Exits non-zero if any app's install or tests fail. Prints each suite's
+# pytest summary line and, last, one total line "N passed, N failed".
+#
+# Environment: PYTHON (default python3) creates the virtualenvs.
+
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PYTHON="${PYTHON:-python3}"
+export PYTHONDONTWRITEBYTECODE=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+export SAGEMAKER_SUPPRESS_V2_WARNING=1
+
+if [ "$#" -gt 0 ]; then
+    APPS=("$@")
+else
+    APPS=()
+    for dir in "$ROOT"/*/; do
+        [ -f "$dir/requirements-test.txt" ] && APPS+=("$(basename "$dir")")
+    done
+fi
+if [ "${#APPS[@]}" -eq 0 ]; then
+    echo "run_app_tests: no apps found under $ROOT" >&2
+    exit 1
+fi
+
+requirements_hash() {
+    # Everything that decides what gets installed, plus the interpreter.
+    "$PYTHON" - "$1" <<'PY'
+import hashlib, pathlib, sys
+app = pathlib.Path(sys.argv[1])
+digest = hashlib.sha256(sys.version.encode())
+for path in sorted(app.glob("requirements*.txt")) + sorted(app.glob("container/requirements*.txt")):
+    digest.update(path.name.encode() + b"\0" + path.read_bytes())
+print(digest.hexdigest())
+PY
+}
+
+ensure_venv() {
+    local app="$1" app_dir="$ROOT/$1"
+    local venv="$app_dir/.venv" stamp="$app_dir/.venv/.requirements.sha256"
+    local want
+    want="$(requirements_hash "$app_dir")"
+    if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        echo "[$app] dependencies up to date"
+        return 0
+    fi
+    # Recreate a venv that is broken or was made by another interpreter.
+    local version_check='import sys; print(sys.version)'
+    if [ ! -x "$venv/bin/python" ] ||
+        [ "$("$venv/bin/python" -c "$version_check" 2>/dev/null)" != "$("$PYTHON" -c "$version_check")" ]; then
+        rm -rf "$venv"
+        "$PYTHON" -m venv "$venv" || return 1
+    fi
+    rm -f "$stamp"
+    echo "[$app] installing test dependencies"
+    local log
+    log="$(mktemp)"
+    if ! (cd "$app_dir" && "$venv/bin/python" -m pip install --quiet -r requirements-test.txt) >"$log" 2>&1; then
+        echo "[$app] pip install failed:" >&2
+        grep -v "is ignored: it is neither a file nor a directory" "$log" | tail -n 30 >&2
+        rm -f "$log"
+        return 1
+    fi
+    rm -f "$log"
+    echo "$want" >"$stamp"
+}
+
+count_of() {
+    # count_of WORD "pytest summary line" -> the number before WORD (empty if none)
+    grep -oE "[0-9]+ $1([ ,]|$)" <<<"$2" | grep -oE '^[0-9]+' | head -n 1
+}
+
+total_passed=0
+total_failed=0
+failed_apps=()
+start_all=$SECONDS
+
+for app in "${APPS[@]}"; do
+    app_dir="$ROOT/$app"
+    echo "===== $app ====="
+    if [ ! -f "$app_dir/requirements-test.txt" ]; then
+        echo "[$app] no requirements-test.txt" >&2
+        failed_apps+=("$app")
+        total_failed=$((total_failed + 1))
+        continue
+    fi
+    if ! ensure_venv "$app"; then
+        failed_apps+=("$app")
+        total_failed=$((total_failed + 1))
+        continue
+    fi
+    out="$(mktemp)"
+    (cd "$app_dir" && "$app_dir/.venv/bin/python" -m pytest -q -p no:cacheprovider) 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    summary="$(grep -E '(^|[ =])([0-9]+ [a-z]+|no tests ran).* in [0-9.]+s' "$out" | tail -n 1)"
+    rm -f "$out"
+    passed="$(count_of passed "$summary")"
+    failed="$(count_of failed "$summary")"
+    errors="$(count_of 'errors?' "$summary")"
+    total_passed=$((total_passed + ${passed:-0}))
+    total_failed=$((total_failed + ${failed:-0} + ${errors:-0}))
+    if [ "$rc" -ne 0 ]; then
+        failed_apps+=("$app")
+        # A crash or "no tests ran" still counts as a failure.
+        if [ -z "${failed:-}" ] && [ -z "${errors:-}" ]; then
+            total_failed=$((total_failed + 1))
+        fi
+    fi
+done
+
+echo "===== seed_code apps: ${#APPS[@]} suites in $((SECONDS - start_all))s ====="
+if [ "${#failed_apps[@]}" -gt 0 ]; then
+    echo "failed apps: ${failed_apps[*]}"
+fi
+echo "${total_passed} passed, ${total_failed} failed"
+[ "${#failed_apps[@]}" -eq 0 ]
