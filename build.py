@@ -17,6 +17,7 @@ from src.config import DEFAULT_CONFIG, ConfigError, PlatformConfig, load_config
 
 ROOT = Path(__file__).resolve().parent
 DIST = ROOT / "dist"
+SEED_CODE = ROOT / "seed_code"
 
 
 class Context:
@@ -69,9 +70,15 @@ def build(obj: Context, check: bool, dist: Path) -> None:
     and byoc products. Output is byte-identical for the same config; files of stacks that
     no longer exist are removed. Nothing is written when the config is invalid.
     """
+    from src.package.seed import SeedCodeError, check_seed_apps
     from src.render import diff_dist, render_all, write_dist
 
-    files = render_all(obj.config)
+    config = obj.config
+    try:
+        check_seed_apps(SEED_CODE)  # the templates seed repositories from these apps
+    except SeedCodeError as exc:
+        raise click.ClickException(str(exc)) from None
+    files = render_all(config)
     if check:
         diffs = diff_dist(files, dist)
         if diffs:
@@ -154,7 +161,7 @@ def _fail_cleanly(action):
     from src.deploy.changeset import DeployError
     from src.deploy.plan import PlanError
     from src.local import EmulatorError
-    from src.package.packager import SeedCodeError
+    from src.package.seed import SeedCodeError
 
     try:
         return action()

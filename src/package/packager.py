@@ -20,13 +20,10 @@ from src.aws.s3 import object_url, put_verified, sha256_hex
 from src.config import PlatformConfig
 from src.deploy.changeset import StackDeployer
 from src.deploy.plan import assets_specs, stack_tags
+from src.package.seed import SeedCodeError, check_seed_apps
 from src.package.zipper import deterministic_zip
 
 Echo = Callable[[str], None]
-
-
-class SeedCodeError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -48,17 +45,6 @@ class PackageResult:
     ssm_written: list[str] = field(default_factory=list)
     ssm_unchanged: int = 0
     manifest: dict = field(default_factory=dict)
-
-
-def check_seed_apps(seed_root: Path) -> None:
-    """Every seed app exists with the files the project pipelines run."""
-    for app, files in contracts.SEED_APP_REQUIRED_FILES.items():
-        directory = seed_root / app
-        if not directory.is_dir():
-            raise SeedCodeError(f"seed_code/{app}: directory missing (project templates seed a repository from it)")
-        for name in files:
-            if not (directory / name).is_file():
-                raise SeedCodeError(f"seed_code/{app}: missing {name} (the project pipeline runs it)")
 
 
 def build_artifacts(rendered: dict[str, str], repo_root: Path, config: PlatformConfig) -> list[Artifact]:
