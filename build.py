@@ -165,6 +165,13 @@ def _fail_cleanly(action):
 
     try:
         return action()
+    except KeyboardInterrupt:
+        click.echo(
+            "Error: interrupted; run the same command again to finish (uploads are content-addressed, "
+            "SSM parameters are written last, stacks still in progress are waited for)",
+            err=True,
+        )
+        sys.exit(130)
     except (AwsError, DeployError, EmulatorError, PlanError, SeedCodeError, UploadError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyError as exc:  # unknown account set
