@@ -184,8 +184,15 @@ def _fail_cleanly(action):
 
 @cli.command()
 @aws_options
+@click.option("--set", "only_set", help="Write SSM parameters only in this account set's DEV account.")
+@click.option(
+    "--assets-stack/--no-assets-stack",
+    default=True,
+    show_default=True,
+    help="Deploy the assets stack(s) first; --no-assets-stack expects the buckets to exist (pipeline use).",
+)
 @click.pass_obj
-def package(obj: Context, profile, region, endpoint_url, poll_interval, package_dir) -> None:
+def package(obj: Context, profile, region, endpoint_url, poll_interval, package_dir, only_set, assets_stack) -> None:
     """Upload seed code and product templates, then write the SSM parameters.
 
     Zips each seed_code/ app and this repository deterministically, deploys the assets
@@ -204,7 +211,15 @@ def package(obj: Context, profile, region, endpoint_url, poll_interval, package_
     def action():
         aws = _aws(profile, region or config.pipeline.region, endpoint_url)
         return run_package(
-            aws, config, render_all(config), ROOT, package_dir, echo=click.echo, poll_seconds=poll_interval
+            aws,
+            config,
+            render_all(config),
+            ROOT,
+            package_dir,
+            echo=click.echo,
+            poll_seconds=poll_interval,
+            only_set=only_set,
+            deploy_assets_stack=assets_stack,
         )
 
     result = _fail_cleanly(action)

@@ -308,3 +308,21 @@ def test_local_command_packages_deploys_and_summarises(tmp_path):
     assert "STACKS" in result.output and "OBJECTS" in result.output and "SSM PARAMETERS" in result.output
     assert result.output.count("CREATE_COMPLETE  mlops-") >= 8
     assert "/mlops/code/build/byoc" in result.output
+
+
+def test_package_for_one_set_writes_ssm_only_in_that_sets_dev_account_region(emu):
+    assert emu.run("deploy", "--yes", "--stack", "assets").exit_code == 0
+    result = emu.run("package", "--set", "second", "--no-assets-stack")
+    assert result.exit_code == 0, result.output
+    assert "mlops-assets:" not in result.output  # no stack work in pipeline mode
+    assert emu.client("ssm", "us-east-1").get_parameters(Names=[contracts.SSM_SEED_BUCKET])["Parameters"]
+    assert emu.client("ssm", "eu-west-1").get_parameters(Names=[contracts.SSM_SEED_BUCKET])["Parameters"] == []
+
+
+def test_package_without_assets_stack_needs_existing_buckets(emu):
+    result = emu.run("package", "--no-assets-stack")
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"Error: assets bucket mlops-assets-{ACCOUNT}-eu-west-1 not found in eu-west-1: deploy the assets "
+        "stack first (build.py deploy --stack assets) or drop --no-assets-stack"
+    )

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import botocore.exceptions
+
 from src import contracts
 from src.aws import Aws, AwsError
 from src.aws.s3 import object_url, put_verified, sha256_hex
@@ -83,7 +85,15 @@ def package(
     *,
     echo: Echo = print,
     poll_seconds: float = 2.0,
+    only_set: str | None = None,
+    deploy_assets_stack: bool = True,
 ) -> PackageResult:
+    """Package everything; `only_set` limits the SSM writes to that set's DEV account (the
+    platform pipeline of a set may only write there); without `deploy_assets_stack` the
+    assets buckets must already exist (the pipeline's role does not manage stacks)."""
+    dev_targets = [s for s in config.account_sets if only_set in (None, s.name)]
+    if only_set is not None:
+        config.account_set(only_set)  # KeyError naming the known sets
     if aws.account_id != config.pipeline.account_id:
         raise AwsError(
             f"package runs with the pipeline account's credentials ({config.pipeline.account_id}), "
@@ -93,8 +103,11 @@ def package(
     result = PackageResult()
 
     buckets = {region: config.assets_bucket_in(region) for region in config.regions}
-    for spec in assets_specs(config, rendered):
-        StackDeployer(aws.client("cloudformation", spec.region), echo=echo, poll_seconds=poll_seconds).deploy(spec)
+    if deploy_assets_stack:
+        for spec in assets_specs(config, rendered):
+            StackDeployer(aws.client("cloudformation", spec.region), echo=echo, poll_seconds=poll_seconds).deploy(spec)
+    for region, bucket in buckets.items():
+        _require_bucket(aws, bucket, region)
 
     # 1. Upload and verify everything, in every region.
     for region, bucket in buckets.items():
@@ -114,7 +127,7 @@ def package(
 
     # 2. Only now point the SSM parameters at them, in each DEV account and region.
     by_name = {a.name: a for a in artifacts}
-    for account, region in dict.fromkeys((s.dev_account, s.region) for s in config.account_sets):
+    for account, region in dict.fromkeys((s.dev_account, s.region) for s in dev_targets):
         values = {contracts.SSM_SEED_BUCKET: buckets[region]}
         values.update({parameter: by_name[f"seed/{app}"].key for app, parameter in contracts.SEED_APPS.items()})
         ssm = aws.in_account(account, config.app_prefix).client("ssm", region)
@@ -135,6 +148,18 @@ def package(
     _write_outputs(config, result.manifest, package_dir, by_name, buckets, aws.endpoint_url)
     echo(f"manifest: {package_dir / contracts.MANIFEST_NAME}")
     return result
+
+
+def _require_bucket(aws: Aws, bucket: str, region: str) -> None:
+    try:
+        aws.client("s3", region).head_bucket(Bucket=bucket)
+    except botocore.exceptions.ClientError as exc:
+        if exc.response["Error"].get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+        raise AwsError(
+            f"assets bucket {bucket} not found in {region}: deploy the assets stack first "
+            f"(build.py deploy --stack assets) or drop --no-assets-stack"
+        ) from None
 
 
 def _manifest(config: PlatformConfig, artifacts: list[Artifact], buckets: dict[str, str], endpoint: str | None) -> dict:

@@ -59,6 +59,8 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
         logs=logs,
     )
     assets_bucket = config.assets_bucket_in(account_set.region)
+    # package uploads to the assets bucket of every region the platform uses.
+    all_assets = sorted({config.assets_bucket_in(r) for r in config.regions})
     package_name = f"{prefix}-{name}-package"
     kms_via_s3 = Condition(StringLike({"kms:ViaService": "s3.*.amazonaws.com"}))
     artifact_rw = [
@@ -71,7 +73,7 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
     assets_rw = [
         allow(
             ["s3:GetObject", "s3:PutObject", "s3:GetBucketLocation", "s3:ListBucket"],
-            [s3_arn(assets_bucket), s3_arn(f"{assets_bucket}/*")],
+            [arn_ for b in all_assets for arn_ in (s3_arn(b), s3_arn(f"{b}/*"))],
         ),
         allow(
             ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"],
