@@ -14,8 +14,8 @@ import socket
 import tempfile
 import urllib.request
 import warnings
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable, Iterator
 
 import boto3

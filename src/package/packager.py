@@ -22,7 +22,7 @@ from src.aws.s3 import object_url, put_verified, sha256_hex
 from src.config import PlatformConfig
 from src.deploy.changeset import StackDeployer
 from src.deploy.plan import assets_specs, stack_tags
-from src.package.seed import SeedCodeError, check_seed_apps
+from src.package.seed import check_seed_apps
 from src.package.zipper import deterministic_zip
 
 Echo = Callable[[str], None]

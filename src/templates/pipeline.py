@@ -63,13 +63,7 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
     all_assets = sorted({config.assets_bucket_in(r) for r in config.regions})
     package_name = f"{prefix}-{name}-package"
     kms_via_s3 = Condition(StringLike({"kms:ViaService": "s3.*.amazonaws.com"}))
-    artifact_rw = [
-        allow(
-            ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:GetBucketLocation", "s3:ListBucket"],
-            [artifacts.arn, artifacts.objects_arn],
-        ),
-        allow(["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"], [artifacts.key_arn]),
-    ]
+    artifact_rw = artifacts.access_statements()
     assets_rw = [
         allow(
             ["s3:GetObject", "s3:PutObject", "s3:GetBucketLocation", "s3:ListBucket"],
@@ -134,18 +128,7 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
             statements=[
                 *artifact_rw,
                 *assets_rw,
-                allow(
-                    [
-                        "codecommit:GetBranch",
-                        "codecommit:GetCommit",
-                        "codecommit:GetRepository",
-                        "codecommit:UploadArchive",
-                        "codecommit:GetUploadArchiveStatus",
-                        "codecommit:CancelUploadArchive",
-                    ],
-                    [repo_arn],
-                ),
-                allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds"], [arn("codebuild", f"project/{package_name}")]),
+                *pp.source_and_build_statements(repo_arn, [arn("codebuild", f"project/{package_name}")]),
                 allow(["sts:AssumeRole"], [dev_deploy_role]),
             ],
             tags=None,

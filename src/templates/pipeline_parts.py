@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from troposphere import GetAtt, Ref, Sub, Tags, Template
-from troposphere import codebuild, codepipeline, events
+from troposphere import GetAtt, Ref, Sub, Tags, Template, codebuild, codepipeline, events
 
+from src.templates.iam import allow
 from src.templates.storage import EncryptedBucket
 
 CODEBUILD_IMAGE = "aws/codebuild/amazonlinux2-x86_64-standard:5.0"
+# What a pipeline role needs to take a CodeCommit source.
+CODECOMMIT_SOURCE_ACTIONS = (
+    "codecommit:GetBranch",
+    "codecommit:GetCommit",
+    "codecommit:GetRepository",
+    "codecommit:UploadArchive",
+    "codecommit:GetUploadArchiveStatus",
+    "codecommit:CancelUploadArchive",
+)
+
+
+def source_and_build_statements(repository_arn: Any, project_arns: Sequence[Any]) -> list[Any]:
+    """Pipeline-role statements: read the CodeCommit source, run the CodeBuild actions."""
+    return [
+        allow(list(CODECOMMIT_SOURCE_ACTIONS), [repository_arn]),
+        allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds"], list(project_arns)),
+    ]
 
 
 def codebuild_project(

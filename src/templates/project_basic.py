@@ -6,7 +6,9 @@ from troposphere import Template
 
 from src import contracts
 from src.config import AccountSet, PlatformConfig
-from src.templates.project_parts import TargetAccounts, add_model_build, add_model_deploy, add_shared, new_project_template
+from src.templates.project_build import add_model_build
+from src.templates.project_deploy import add_model_deploy
+from src.templates.project_parts import TargetAccounts, add_shared, new_project_template
 
 
 def targets_of(account_set: AccountSet) -> TargetAccounts:

@@ -7,13 +7,9 @@ from troposphere import Template
 from src import contracts
 from src.config import AccountSet, PlatformConfig
 from src.templates.project_basic import targets_of
-from src.templates.project_parts import (
-    add_image_repository,
-    add_model_build,
-    add_model_deploy,
-    add_shared,
-    new_project_template,
-)
+from src.templates.project_build import add_image_repository, add_model_build
+from src.templates.project_deploy import add_model_deploy
+from src.templates.project_parts import add_shared, new_project_template
 
 
 def build(config: PlatformConfig, account_set: AccountSet) -> Template:

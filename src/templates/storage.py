@@ -67,6 +67,15 @@ class EncryptedBucket:
     def key_id(self) -> Ref:
         return Ref(self.key)
 
+    def access_statements(self, *, write: bool = True) -> list[Any]:
+        """Identity-policy statements for a same-account role to read (and write) objects."""
+        actions = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation", "s3:ListBucket"]
+        key_actions = ["kms:Decrypt", "kms:DescribeKey"]
+        if write:
+            actions.append("s3:PutObject")
+            key_actions += ["kms:Encrypt", "kms:GenerateDataKey*"]
+        return [allow(actions, [self.arn, self.objects_arn]), allow(key_actions, [self.key_arn])]
+
 
 @dataclass(frozen=True)
 class LogBucket:

@@ -1,0 +1,198 @@
+"""Model-deploy half of a project: repository, template build, security scan, the staged
+DEV -> PREPROD -> PROD pipeline, and the model-approval trigger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import GetAtt, Ref, Sub, Template
+
+from src import contracts
+from src.templates import pipeline_parts as pp
+from src.templates.iam import allow, arn, role, service_trust
+from src.templates.project_parts import (
+    BUILD_ARTIFACT,
+    MODEL_PACKAGE_GROUP,
+    PROJECT_BRANCH,
+    SOURCE_ARTIFACT,
+    ProjectShared,
+    TargetAccounts,
+    add_events_role,
+    cfn_role_arn,
+    deploy_role_arn,
+    log_statement,
+    project_pipeline_role,
+    seeded_repository,
+)
+from src.templates.tags import PROJECT_ID_PARAM, PROJECT_NAME_PARAM, project_tags
+
+SECURITY_SCAN_BUILDSPEC = """version: 0.2
+phases:
+  install:
+    commands:
+      - pip install --quiet cfn-lint checkov
+  build:
+    commands:
+      - ls *.template.json
+      - cfn-lint --non-zero-exit-code warning -- *.template.json
+      - checkov --framework cloudformation --skip-download --compact --quiet -f *.template.json
+"""
+
+
+def add_model_deploy(t: Template, shared: ProjectShared) -> None:
+    """Model-deploy repository, template build, security scan and the staged deploy pipeline."""
+    prefix, targets = shared.prefix, shared.targets
+    repo = t.add_resource(
+        seeded_repository(
+            "ModelDeployRepository",
+            contracts.project_resource_name(prefix, "model-deploy"),
+            "Model deployment code of SageMaker project ${SageMakerProjectName}",
+            contracts.SSM_SEED_DEPLOY,
+        )
+    )
+    deploy_build_name = contracts.project_resource_name(prefix, "model-deploy-build")
+    scan_name = contracts.project_resource_name(prefix, "security-scan")
+    group_arn = arn("sagemaker", f"model-package-group/{MODEL_PACKAGE_GROUP}")
+
+    deploy_build_role = t.add_resource(
+        role(
+            "ModelDeployCodeBuildRole",
+            name=contracts.project_role_name(prefix, "deploy-build"),
+            description="Finds the approved model and renders the endpoint templates",
+            trust=service_trust("codebuild.amazonaws.com"),
+            statements=[
+                log_statement([deploy_build_name]),
+                *shared.pipeline_artifacts.access_statements(),
+                allow(["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackageGroup"], [group_arn]),
+                allow(
+                    ["sagemaker:DescribeModelPackage"],
+                    [arn("sagemaker", f"model-package/{MODEL_PACKAGE_GROUP}/*")],
+                ),
+            ],
+            tags=project_tags(),
+        )
+    )
+    deploy_build = t.add_resource(
+        pp.codebuild_project(
+            "ModelDeployBuildProject",
+            name=Sub(deploy_build_name),
+            description="Renders the dev, preprod and prod endpoint templates",
+            role=deploy_build_role,
+            artifacts_key=shared.pipeline_artifacts.key_arn,
+            buildspec=contracts.BUILDSPEC,
+            env={
+                "SAGEMAKER_PROJECT_NAME": Ref(PROJECT_NAME_PARAM),
+                "SAGEMAKER_PROJECT_ID": Ref(PROJECT_ID_PARAM),
+                "MODEL_PACKAGE_GROUP_NAME": Ref(shared.model_package_group),
+                "ARTIFACT_BUCKET": shared.artifacts.name,
+                "ARTIFACT_BUCKET_KMS_ID": shared.artifacts.key_id,
+                "DEV_ACCOUNT_ID": Ref("AWS::AccountId"),
+                "PREPROD_ACCOUNT_ID": TargetAccounts.value(targets.preprod),
+                "PROD_ACCOUNT_ID": TargetAccounts.value(targets.prod),
+                "DEPLOYMENT_REGION": TargetAccounts.value(targets.region),
+                "MODEL_EXECUTION_ROLE_NAME": contracts.model_execution_role_name(prefix),
+            },
+            tags=project_tags(),
+        )
+    )
+    scan_role = t.add_resource(
+        role(
+            "SecurityScanCodeBuildRole",
+            name=contracts.project_role_name(prefix, "security-scan"),
+            description="Lints and scans the rendered endpoint templates",
+            trust=service_trust("codebuild.amazonaws.com"),
+            statements=[log_statement([scan_name]), *shared.pipeline_artifacts.access_statements(write=False)],
+            tags=project_tags(),
+        )
+    )
+    scan = t.add_resource(
+        pp.codebuild_project(
+            "SecurityScanProject",
+            name=Sub(scan_name),
+            description="cfn-lint and checkov over the endpoint templates; fails on findings",
+            role=scan_role,
+            artifacts_key=shared.pipeline_artifacts.key_arn,
+            buildspec=SECURITY_SCAN_BUILDSPEC,
+            env={},
+            tags=project_tags(),
+            timeout_minutes=20,
+        )
+    )
+
+    stage_accounts = {"dev": "${AWS::AccountId}", "preprod": targets.preprod, "prod": targets.prod}
+
+    def deploy(stage: str, region: Any) -> Any:
+        account = stage_accounts[stage]
+        return pp.cloudformation_deploy_action(
+            "Deploy",
+            stack_name=Sub(f"{prefix}-${{SageMakerProjectName}}-{stage}"),
+            template_path=f"{BUILD_ARTIFACT}::{contracts.DEPLOY_STAGE_TEMPLATE.format(stage=stage)}",
+            action_role_arn=deploy_role_arn(prefix, account),
+            cfn_role_arn=cfn_role_arn(prefix, account),
+            input_artifact=BUILD_ARTIFACT,
+            region=region,
+            capabilities="CAPABILITY_IAM",
+        )
+
+    region = TargetAccounts.value(targets.region)
+    stages = [
+        pp.stage("Source", pp.codecommit_source(GetAtt(repo, "Name"), PROJECT_BRANCH, SOURCE_ARTIFACT)),
+        pp.stage("Build", pp.codebuild_action("BuildTemplates", deploy_build, SOURCE_ARTIFACT, BUILD_ARTIFACT)),
+        pp.stage("SecurityEvaluation", pp.codebuild_action("ScanTemplates", scan, BUILD_ARTIFACT)),
+        pp.stage("DeployDev", deploy("dev", None)),
+        pp.stage("ApprovePreProd", pp.manual_approval("Approve", "Approve deployment to PREPROD")),
+        pp.stage("DeployPreProd", deploy("preprod", region)),
+        pp.stage("ApproveProd", pp.manual_approval("Approve", "Approve deployment to PROD")),
+        pp.stage("DeployProd", deploy("prod", region)),
+    ]
+    pipeline_role = t.add_resource(
+        project_pipeline_role(
+            "ModelDeployPipelineRole",
+            shared,
+            "deploy-pipeline",
+            repo,
+            [deploy_build, scan],
+            assume=[deploy_role_arn(prefix, a) for a in stage_accounts.values()],
+        )
+    )
+    deploy_pipeline = t.add_resource(
+        pp.pipeline(
+            "ModelDeployPipeline",
+            name=Sub(contracts.project_resource_name(prefix, "model-deploy")),
+            role=pipeline_role,
+            artifacts=shared.pipeline_artifacts,
+            stages=stages,
+            tags=project_tags(),
+        )
+    )
+    events_role = add_events_role(t, prefix, "ModelDeployEventsRole", "deploy-events", [deploy_pipeline])
+    t.add_resource(
+        pp.start_pipeline_rule(
+            "ModelDeployTriggerRule",
+            name=Sub(f"{prefix}-${{SageMakerProjectId}}-deploy-trigger"),
+            description="Start the model deploy pipeline on a push to main",
+            event_pattern=pp.codecommit_change_pattern(GetAtt(repo, "Arn"), PROJECT_BRANCH),
+            target=deploy_pipeline,
+            role=events_role,
+            tags=project_tags(),
+        )
+    )
+    approval_role = add_events_role(t, prefix, "ModelApprovalEventsRole", "approval-events", [deploy_pipeline])
+    t.add_resource(
+        pp.start_pipeline_rule(
+            "ModelApprovalRule",
+            name=Sub(f"{prefix}-${{SageMakerProjectId}}-model-approval"),
+            description="Start the model deploy pipeline when a model package is approved or rejected",
+            event_pattern={
+                "source": ["aws.sagemaker"],
+                "detail-type": ["SageMaker Model Package State Change"],
+                "detail": {
+                    "ModelPackageGroupName": [Ref(shared.model_package_group)],
+                    "ModelApprovalStatus": ["Approved", "Rejected"],
+                },
+            },
+            target=deploy_pipeline,
+            role=approval_role,
+            tags=project_tags(),
+        )
+    )
