@@ -215,7 +215,8 @@ def build(config: PlatformConfig) -> Template:
                         "kms:DeleteAlias",
                         "kms:UpdateAlias",
                     ],
-                    [arn("kms", "key/*"), arn("kms", f"alias/{own_prefixed}")],
+                    # Endpoint stacks of the deploy app name their key aliases alias/sagemaker/...
+                    [arn("kms", "key/*"), arn("kms", f"alias/{own_prefixed}"), arn("kms", "alias/sagemaker/*")],
                 ),
                 allow(
                     [
