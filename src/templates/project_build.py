@@ -15,10 +15,9 @@ from src.templates.project_parts import (
     SAGEMAKER_PIPELINE,
     SOURCE_ARTIFACT,
     ProjectShared,
-    add_events_role,
+    add_project_pipeline,
     ecr_auth,
     log_statement,
-    project_pipeline_role,
     seeded_repository,
 )
 from src.templates.storage import account_root
@@ -208,31 +207,7 @@ def add_model_build(
         stages.append(pp.stage("ImageBuild", pp.codebuild_action("BuildImage", image_build, SOURCE_ARTIFACT)))
     stages.append(pp.stage("Build", pp.codebuild_action("BuildAndRunPipeline", build, SOURCE_ARTIFACT)))
 
-    pipeline_role = t.add_resource(
-        project_pipeline_role("ModelBuildPipelineRole", shared, "build-pipeline", repo, build_projects, assume=[])
-    )
-    build_pipeline = t.add_resource(
-        pp.pipeline(
-            "ModelBuildPipeline",
-            name=Sub(contracts.project_resource_name(prefix, "model-build")),
-            role=pipeline_role,
-            artifacts=shared.pipeline_artifacts,
-            stages=stages,
-            tags=project_tags(),
-        )
-    )
-    events_role = add_events_role(t, prefix, "ModelBuildEventsRole", "build-events", [build_pipeline])
-    t.add_resource(
-        pp.start_pipeline_rule(
-            "ModelBuildTriggerRule",
-            name=Sub(f"{prefix}-${{SageMakerProjectId}}-build-trigger"),
-            description="Start the model build pipeline on a push to main",
-            event_pattern=pp.codecommit_change_pattern(GetAtt(repo, "Arn"), PROJECT_BRANCH),
-            target=build_pipeline,
-            role=events_role,
-            tags=project_tags(),
-        )
-    )
+    add_project_pipeline(t, shared, kind="build", repo=repo, projects=build_projects, stages=stages, assume=[])
 
 
 def add_image_repository(t: Template, shared: ProjectShared) -> ecr.Repository:

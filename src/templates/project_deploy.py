@@ -18,10 +18,10 @@ from src.templates.project_parts import (
     ProjectShared,
     TargetAccounts,
     add_events_role,
+    add_project_pipeline,
     cfn_role_arn,
     deploy_role_arn,
     log_statement,
-    project_pipeline_role,
     seeded_repository,
 )
 from src.templates.tags import PROJECT_ID_PARAM, PROJECT_NAME_PARAM, project_tags
@@ -145,37 +145,14 @@ def add_model_deploy(t: Template, shared: ProjectShared) -> None:
         pp.stage("ApproveProd", pp.manual_approval("Approve", "Approve deployment to PROD")),
         pp.stage("DeployProd", deploy("prod", region)),
     ]
-    pipeline_role = t.add_resource(
-        project_pipeline_role(
-            "ModelDeployPipelineRole",
-            shared,
-            "deploy-pipeline",
-            repo,
-            [deploy_build, scan],
-            assume=[deploy_role_arn(prefix, a) for a in stage_accounts.values()],
-        )
-    )
-    deploy_pipeline = t.add_resource(
-        pp.pipeline(
-            "ModelDeployPipeline",
-            name=Sub(contracts.project_resource_name(prefix, "model-deploy")),
-            role=pipeline_role,
-            artifacts=shared.pipeline_artifacts,
-            stages=stages,
-            tags=project_tags(),
-        )
-    )
-    events_role = add_events_role(t, prefix, "ModelDeployEventsRole", "deploy-events", [deploy_pipeline])
-    t.add_resource(
-        pp.start_pipeline_rule(
-            "ModelDeployTriggerRule",
-            name=Sub(f"{prefix}-${{SageMakerProjectId}}-deploy-trigger"),
-            description="Start the model deploy pipeline on a push to main",
-            event_pattern=pp.codecommit_change_pattern(GetAtt(repo, "Arn"), PROJECT_BRANCH),
-            target=deploy_pipeline,
-            role=events_role,
-            tags=project_tags(),
-        )
+    deploy_pipeline = add_project_pipeline(
+        t,
+        shared,
+        kind="deploy",
+        repo=repo,
+        projects=[deploy_build, scan],
+        stages=stages,
+        assume=[deploy_role_arn(prefix, a) for a in stage_accounts.values()],
     )
     approval_role = add_events_role(t, prefix, "ModelApprovalEventsRole", "approval-events", [deploy_pipeline])
     t.add_resource(

@@ -235,3 +235,44 @@ def project_pipeline_role(
         statements=statements,
         tags=project_tags(),
     )
+
+
+def add_project_pipeline(
+    t: Template,
+    shared: ProjectShared,
+    *,
+    kind: str,
+    repo: codecommit.Repository,
+    projects: list[Any],
+    stages: list[Any],
+    assume: list[Any],
+) -> Any:
+    """Pipeline `Model<Kind>Pipeline` with its role, started by pushes to the repository's main
+    branch through `Model<Kind>TriggerRule`; `kind` is "build" or "deploy"."""
+    prefix, title = shared.prefix, f"Model{kind.capitalize()}"
+    role_resource = t.add_resource(
+        project_pipeline_role(f"{title}PipelineRole", shared, f"{kind}-pipeline", repo, projects, assume=assume)
+    )
+    pipeline = t.add_resource(
+        pp.pipeline(
+            f"{title}Pipeline",
+            name=Sub(contracts.project_resource_name(prefix, f"model-{kind}")),
+            role=role_resource,
+            artifacts=shared.pipeline_artifacts,
+            stages=stages,
+            tags=project_tags(),
+        )
+    )
+    events_role = add_events_role(t, prefix, f"{title}EventsRole", f"{kind}-events", [pipeline])
+    t.add_resource(
+        pp.start_pipeline_rule(
+            f"{title}TriggerRule",
+            name=Sub(f"{prefix}-${{SageMakerProjectId}}-{kind}-trigger"),
+            description=f"Start the model {kind} pipeline on a push to {PROJECT_BRANCH}",
+            event_pattern=pp.codecommit_change_pattern(GetAtt(repo, "Arn"), PROJECT_BRANCH),
+            target=pipeline,
+            role=events_role,
+            tags=project_tags(),
+        )
+    )
+    return pipeline
