@@ -256,7 +256,7 @@ def test_unknown_set_is_one_line(packaged):
 
 def test_unreachable_endpoint_is_one_line(emu):
     env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "2"}
-    result = emu.run("deploy", "--yes", aws=False, env=env)
+    result = emu.run("deploy", "--yes", "--stack", "assets", aws=False, env=env)
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1].startswith("Error: cannot reach the AWS endpoint http://127.0.0.1:9")
 
