@@ -326,3 +326,54 @@ def test_package_without_assets_stack_needs_existing_buckets(emu):
         f"Error: assets bucket mlops-assets-{ACCOUNT}-eu-west-1 not found in eu-west-1: deploy the assets "
         "stack first (build.py deploy --stack assets) or drop --no-assets-stack"
     )
+
+
+def test_multi_account_flow_reaches_dev_through_the_bootstrap_deploy_role(emu, tmp_path):
+    """moto maps credentials from sts:AssumeRole to the role's account, so the cross-account
+    path really runs: DEV is bootstrapped with DEV credentials, then package and deploy run with
+    pipeline-account credentials and reach DEV through the bootstrap deploy role."""
+    dev = "210987654321"
+    config = {
+        "app_prefix": "mlops",
+        "pipeline": {"account_id": ACCOUNT, "region": "eu-west-1"},
+        "account_sets": [
+            {"name": "first", "dev_account": dev, "preprod_account": "310987654321",
+             "prod_account": "410987654321", "region": "eu-west-1"}
+        ],
+    }
+    emu.config_path = write_config(tmp_path / "multi.yaml", config)
+    creds = emu.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{dev}:role/dev-admin", RoleSessionName="dev-admin"
+    )["Credentials"]
+    dev_env = {
+        "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": creds["SessionToken"],
+    }
+    import boto3
+
+    def dev_client(service):
+        return boto3.client(service, region_name="eu-west-1", endpoint_url=emu.endpoint,
+                            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                            aws_session_token=creds["SessionToken"])
+
+    dev_client("ssm").put_parameter(Name="/mlops/role/lead", Value=f"arn:aws:iam::{dev}:role/lead", Type="String")
+    result = emu.run("deploy", "--yes", "--bootstrap", "--stack", "bootstrap", env=dev_env)
+    assert result.exit_code == 0, result.output
+    trusted = dev_client("cloudformation").describe_stacks(StackName="mlops-bootstrap")["Stacks"][0]["Parameters"]
+    # moto echoes a CommaDelimitedList back as a list repr; both accounts must be trusted.
+    assert [p["ParameterKey"] for p in trusted] == ["TrustedAccountIds"]
+    assert ACCOUNT in trusted[0]["ParameterValue"] and dev in trusted[0]["ParameterValue"]
+
+    assert emu.run("package").exit_code == 0
+    dev_seed = dev_client("ssm").get_parameter(Name=contracts.SSM_SEED_BUCKET)["Parameter"]["Value"]
+    assert dev_seed == contracts.assets_bucket_name("mlops", ACCOUNT, "eu-west-1")
+    assert emu.client("ssm").get_parameters(Names=[contracts.SSM_SEED_BUCKET])["Parameters"] == []
+
+    result = emu.run("deploy", "--yes")
+    assert result.exit_code == 0, result.output
+    assert f"mlops-service-catalog-first ({dev}/eu-west-1)" in result.output
+    sc = dev_client("cloudformation").describe_stacks(StackName="mlops-service-catalog-first")["Stacks"][0]
+    assert sc["StackStatus"] == "CREATE_COMPLETE"
+    assert emu.stack_status("mlops-service-catalog-first") is None  # not in the pipeline account
+    assert emu.stack_status("mlops-pipeline-first") == "CREATE_COMPLETE"
