@@ -99,7 +99,7 @@ class StackDeployer:
             status = None
         elif status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
             self.echo(f"{spec.name}: {status}, waiting for it to settle")
-            status = self._wait_stack(spec.name, since=None, quiet=True)
+            status = self._wait_stack(spec.name, baseline=set(), quiet=True)
         change_type = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
         changes = self._create_change_set(spec, change_type)
         if changes is None:
@@ -112,21 +112,21 @@ class StackDeployer:
         if not execute or (confirm is not None and not confirm(changes)):
             self._discard(spec.name, set_name, change_type)
             return Outcome(spec.name, "planned" if not execute else "cancelled", changes)
-        started = time.time() - 1
+        baseline = self._event_ids(spec.name)
         self.cfn.execute_change_set(StackName=spec.name, ChangeSetName=set_name)
-        final = self._wait_stack(spec.name, since=started)
+        final = self._wait_stack(spec.name, baseline=baseline)
         if final not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
-            raise DeployError(f"{spec.label}: {final}: {self._first_failure(spec.name, started)}")
+            raise DeployError(f"{spec.label}: {final}: {self._first_failure(spec.name, baseline)}")
         return Outcome(spec.name, "created" if change_type == "CREATE" else "updated", changes)
 
     def delete(self, name: str) -> None:
         if self._status(name) is None:
             return
-        started = time.time() - 1
+        baseline = self._event_ids(name)
         self.cfn.delete_stack(StackName=name)
-        final = self._wait_stack(name, since=started)
+        final = self._wait_stack(name, baseline=baseline)
         if final not in (None, "DELETE_COMPLETE"):
-            raise DeployError(f"{name}: {final}: {self._first_failure(name, started)}")
+            raise DeployError(f"{name}: {final}: {self._first_failure(name, baseline)}")
 
     # -- change sets ----------------------------------------------------------------------
     def _create_change_set(self, spec: StackSpec, change_type: str) -> list[Change] | None:
@@ -193,12 +193,14 @@ class StackDeployer:
             raise
         return stacks[0]["StackStatus"] if stacks else None
 
-    def _wait_stack(self, name: str, *, since: float | None, quiet: bool = False) -> str | None:
-        seen: set[str] = set()
+    def _wait_stack(self, name: str, *, baseline: set[str], quiet: bool = False) -> str | None:
+        """Poll until the stack leaves *_IN_PROGRESS, printing events not in `baseline` (the
+        event ids that existed before we acted: no clock comparison with AWS needed)."""
+        seen = set(baseline)
         while True:
             status = self._status(name)
             if not quiet:
-                for event in self._new_events(name, since, seen):
+                for event in self._new_events(name, seen):
                     reason = f"  {event.get('ResourceStatusReason')}" if event.get("ResourceStatusReason") else ""
                     self.echo(
                         f"  {event['Timestamp']:%H:%M:%S} {event['ResourceStatus']:<20} "
@@ -208,33 +210,32 @@ class StackDeployer:
                 return status
             time.sleep(self.poll)
 
-    def _new_events(self, name: str, since: float | None, seen: set[str]) -> list[dict]:
+    def _events(self, name: str) -> list[dict]:
+        """The most recent page of events, newest first (older pages never hold new events)."""
         try:
-            events = self.cfn.describe_stack_events(StackName=name)["StackEvents"]
+            return self.cfn.describe_stack_events(StackName=name)["StackEvents"]
         except botocore.exceptions.ClientError:
             return []
-        fresh = [
-            e
-            for e in events
-            if e["EventId"] not in seen and (since is None or e["Timestamp"].timestamp() >= since)
-        ]
+
+    def _event_ids(self, name: str) -> set[str]:
+        return {e["EventId"] for e in self._events(name)}
+
+    def _new_events(self, name: str, seen: set[str]) -> list[dict]:
+        fresh = [e for e in self._events(name) if e["EventId"] not in seen]
         seen.update(e["EventId"] for e in fresh)
         return sorted(fresh, key=lambda e: e["Timestamp"])
 
-    def _first_failure(self, name: str, since: float) -> str:
-        try:
-            events = self.cfn.describe_stack_events(StackName=name)["StackEvents"]
-        except botocore.exceptions.ClientError:
-            return "no events available"
+    def _first_failure(self, name: str, baseline: set[str]) -> str:
         failed = [
             e
-            for e in sorted(events, key=lambda e: e["Timestamp"])
-            if e["Timestamp"].timestamp() >= since and e["ResourceStatus"].endswith("_FAILED")
+            for e in sorted(self._events(name), key=lambda e: e["Timestamp"])
+            if e["EventId"] not in baseline and e["ResourceStatus"].endswith("_FAILED")
         ]
         if not failed:
             return "no failed resource reported"
         first = failed[0]
-        return f"first failure: {first['LogicalResourceId']} ({first['ResourceType']}): {first.get('ResourceStatusReason', 'no reason given')}"
+        reason = first.get("ResourceStatusReason", "no reason given")
+        return f"first failure: {first['LogicalResourceId']} ({first['ResourceType']}): {reason}"
 
 
 def _is_no_change(message: str) -> bool:
