@@ -180,6 +180,9 @@ def _fail_cleanly(action):
         from src.aws.session import describe_error
 
         raise click.ClickException(describe_error(exc) or str(exc)) from None
+    except OSError as exc:  # local files: e.g. the package directory cannot be written
+        where = f" {exc.filename}" if exc.filename else ""
+        raise click.ClickException(f"cannot access{where}: {exc.strerror or exc}") from None
 
 
 @cli.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from typing import Any
 
 import botocore.exceptions
@@ -46,6 +47,30 @@ def put_verified(s3: Any, bucket: str, key: str, data: bytes, sha256: str) -> in
     if found != expected:
         raise UploadError(f"s3://{bucket}/{key}: stored checksum {found!r} does not match {expected!r}")
     return len(data)
+
+
+CONTENT_HASH = re.compile(r"([0-9a-f]{64})")
+
+
+def copy_verified(s3: Any, source_bucket: str, bucket: str, key: str) -> bool:
+    """Make a content-addressed object (its SHA-256 is in its key) present in `bucket`,
+    copying it from `source_bucket`. False when it cannot be: no hash in the key, or the
+    source object is gone (then nothing names a live object to preserve)."""
+    match = CONTENT_HASH.search(key)
+    if not match:
+        return False
+    expected = _b64(match.group(1))
+    if stored_checksum(s3, bucket, key) == expected:
+        return True
+    if stored_checksum(s3, source_bucket, key) is None:
+        return False
+    s3.copy_object(
+        Bucket=bucket, Key=key, CopySource={"Bucket": source_bucket, "Key": key}, ChecksumAlgorithm="SHA256"
+    )
+    found = stored_checksum(s3, bucket, key)
+    if found != expected:
+        raise UploadError(f"s3://{bucket}/{key}: copied object's checksum {found!r} does not match {expected!r}")
+    return True
 
 
 def object_url(bucket: str, region: str, key: str, endpoint_url: str | None) -> str:

@@ -8,6 +8,7 @@ adaptive retry mode, not by loops here. Every API call is counted, for the bench
 from __future__ import annotations
 
 import os
+import urllib.parse
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,10 +22,12 @@ DEFAULT_MAX_ATTEMPTS = 10
 
 
 def retries() -> dict:
-    """botocore's adaptive mode (client-side rate limiting + backoff on throttling);
-    AWS_MAX_ATTEMPTS tunes the attempts as it does for the AWS CLI."""
+    """botocore's standard retry mode: exponential backoff with jitter on throttling and
+    transient errors (adaptive mode's client-side rate limiter slowed a whole run after a
+    single throttle). AWS_MAX_ATTEMPTS counts all attempts, as in the AWS CLI."""
     attempts = os.environ.get("AWS_MAX_ATTEMPTS", "")
-    return {"mode": "adaptive", "max_attempts": int(attempts) if attempts.isdigit() else DEFAULT_MAX_ATTEMPTS}
+    total = int(attempts) if attempts.isdigit() and int(attempts) > 0 else DEFAULT_MAX_ATTEMPTS
+    return {"mode": "standard", "total_max_attempts": total}
 
 
 class AwsError(RuntimeError):
@@ -112,7 +115,8 @@ def describe_error(exc: BaseException) -> str | None:
     if isinstance(exc, botocore.exceptions.NoRegionError):
         return "no AWS region: pass --region or set AWS_REGION"
     if isinstance(exc, botocore.exceptions.EndpointConnectionError):
-        return f"cannot reach the AWS endpoint {exc.kwargs.get('endpoint_url')}: is it running?"
+        url = urllib.parse.urlsplit(str(exc.kwargs.get("endpoint_url", "")))
+        return f"cannot reach the AWS endpoint {url.scheme}://{url.netloc}: is it running?"
     if isinstance(exc, botocore.exceptions.ClientError):
         err = exc.response.get("Error", {})
         return f"{exc.operation_name} failed: {err.get('Code')}: {err.get('Message')}"

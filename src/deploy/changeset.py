@@ -149,9 +149,10 @@ class StackDeployer:
         try:
             self.cfn.create_change_set(**args)
         except botocore.exceptions.ClientError as exc:
-            if _is_no_change(exc.response["Error"].get("Message", "")):
+            message = exc.response["Error"].get("Message", "")
+            if _is_no_change(message):
                 return None
-            raise
+            raise DeployError(f"{spec.label}: change set rejected: {exc.response['Error'].get('Code')}: {message}") from None
         while True:
             described = self.cfn.describe_change_set(StackName=spec.name, ChangeSetName=self._last_change_set)
             status = described["Status"]

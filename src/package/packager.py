@@ -18,7 +18,7 @@ import botocore.exceptions
 
 from src import contracts
 from src.aws import Aws, AwsError
-from src.aws.s3 import object_url, put_verified, sha256_hex
+from src.aws.s3 import copy_verified, object_url, put_verified, sha256_hex
 from src.config import PlatformConfig
 from src.deploy.changeset import StackDeployer
 from src.deploy.plan import assets_specs, stack_tags
@@ -128,19 +128,9 @@ def package(
     # 2. Only now point the SSM parameters at them, in each DEV account and region.
     by_name = {a.name: a for a in artifacts}
     for account, region in dict.fromkeys((s.dev_account, s.region) for s in dev_targets):
-        values = {contracts.SSM_SEED_BUCKET: buckets[region]}
-        values.update({parameter: by_name[f"seed/{app}"].key for app, parameter in contracts.SEED_APPS.items()})
+        keys = {parameter: by_name[f"seed/{app}"].key for app, parameter in contracts.SEED_APPS.items()}
         ssm = aws.in_account(account, config.app_prefix).client("ssm", region)
-        current = {
-            p["Name"]: p["Value"] for p in ssm.get_parameters(Names=sorted(values))["Parameters"]
-        }
-        for name, value in sorted(values.items()):
-            if current.get(name) == value:
-                result.ssm_unchanged += 1
-                continue
-            ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
-            result.ssm_written.append(f"{account}/{region}:{name}")
-            echo(f"ssm       {name} = {value} ({account}/{region})")
+        _point_parameters(ssm, aws.client("s3", region), buckets[region], keys, f"{account}/{region}", result, echo)
     echo(f"ssm: {len(result.ssm_written)} written, {result.ssm_unchanged} unchanged")
 
     # 3. Record what deploy (and the platform pipeline's deploy action) will use.
@@ -148,6 +138,29 @@ def package(
     _write_outputs(config, result.manifest, package_dir, by_name, buckets, aws.endpoint_url)
     echo(f"manifest: {package_dir / contracts.MANIFEST_NAME}")
     return result
+
+
+def _point_parameters(
+    ssm, s3, bucket: str, keys: dict[str, str], where: str, result: PackageResult, echo: Echo
+) -> None:
+    """Write the seed parameters so that every intermediate state is a pair (bucket, key)
+    whose object exists: the keys are already uploaded to `bucket`; if the bucket itself
+    changes, the objects the current keys name are first copied into the new bucket, then
+    the bucket parameter moves, then the keys."""
+    wanted = {contracts.SSM_SEED_BUCKET: bucket, **keys}
+    current = {p["Name"]: p["Value"] for p in ssm.get_parameters(Names=sorted(wanted))["Parameters"]}
+    old_bucket = current.get(contracts.SSM_SEED_BUCKET)
+    if old_bucket and old_bucket != bucket:
+        for name in keys:
+            if current.get(name) and copy_verified(s3, old_bucket, bucket, current[name]):
+                echo(f"copied    s3://{old_bucket}/{current[name]} -> s3://{bucket}/ (still named by {name})")
+    for name in [contracts.SSM_SEED_BUCKET, *sorted(keys)]:
+        if current.get(name) == wanted[name]:
+            result.ssm_unchanged += 1
+            continue
+        ssm.put_parameter(Name=name, Value=wanted[name], Type="String", Overwrite=True)
+        result.ssm_written.append(f"{where}:{name}")
+        echo(f"ssm       {name} = {wanted[name]} ({where})")
 
 
 def _require_bucket(aws: Aws, bucket: str, region: str) -> None:
