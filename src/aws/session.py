@@ -2,7 +2,7 @@
 
 Every client honours `--profile`, `--region` and `--endpoint-url` (else `AWS_ENDPOINT_URL`), so
 the same code runs against AWS, moto or LocalStack. Throttling is retried by botocore's own
-adaptive retry mode, not by loops here. Every API call is counted, for the benchmark.
+standard retry mode, not by loops here. Every API call is counted, for the benchmark.
 """
 
 from __future__ import annotations
