@@ -425,3 +425,22 @@ def test_every_checkov_suppression_gives_a_reason(templates):
             for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", []):
                 assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), f"{path}: {logical_id}"
                 assert len(skip["comment"]) > 20, f"{path}: {logical_id} suppresses {skip['id']} without a reason"
+
+
+def test_platform_pipeline_buildspec_runs_only_commands_the_cli_accepts(templates, config):
+    """Every `build.py` line of the package step parses with the real CLI (unknown options fail)."""
+    import shlex
+
+    import yaml
+
+    import build
+
+    for s in config.account_sets:
+        spec = resources_of(templates[contracts.dist_pipeline(s.name)])["PackageProject"]["Properties"]["Source"]["BuildSpec"]
+        commands = [c for phase in yaml.safe_load(spec)["phases"].values() for c in phase["commands"]]
+        cli_lines = [shlex.split(c)[2:] for c in commands if " build.py " in c]
+        assert [line[0] for line in cli_lines] == ["build", "lint", "package"]
+        for args in cli_lines:
+            with build.cli.make_context("build.py", list(args)) as ctx:
+                sub = build.cli.get_command(ctx, args[0])
+                sub.make_context(args[0], list(args[1:]), parent=ctx)

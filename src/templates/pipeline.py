@@ -28,12 +28,13 @@ phases:
     runtime-versions:
       python: "3.11"
     commands:
-      - make install
+      - python -m venv .venv
+      - .venv/bin/python -m pip install --quiet -e .
   build:
     commands:
       - .venv/bin/python build.py build --check
       - .venv/bin/python build.py lint
-      - .venv/bin/python build.py package --set {account_set.name} --yes
+      - .venv/bin/python build.py package --set {account_set.name} --no-assets-stack
 artifacts:
   files:
     - dist/**/*
