@@ -6,6 +6,8 @@ changes a deployed name: treat it as a breaking change.
 
 from __future__ import annotations
 
+from src.regions import longest_region_name
+
 # --- SSM parameters ---------------------------------------------------------------
 SSM_ROOT = "/mlops"
 
@@ -122,7 +124,7 @@ def assets_logs_bucket_name(prefix: str, account_id: str, region: str) -> str:
 
 def longest_bucket_names(prefix: str, set_name: str) -> list[str]:
     """Every derived bucket name at its longest, for validating config lengths."""
-    longest_region = "x" * 14  # e.g. ap-southeast-4
+    longest_region = "x" * longest_region_name()
     account = "0" * ACCOUNT_ID_LEN
     names = [
         project_bucket_name(prefix, p)

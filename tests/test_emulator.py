@@ -375,5 +375,12 @@ def test_multi_account_flow_reaches_dev_through_the_bootstrap_deploy_role(emu, t
     assert f"mlops-service-catalog-first ({dev}/eu-west-1)" in result.output
     sc = dev_client("cloudformation").describe_stacks(StackName="mlops-service-catalog-first")["Stacks"][0]
     assert sc["StackStatus"] == "CREATE_COMPLETE"
+    # CloudFormation acts in DEV as the bootstrap execution role, not as the deploy role.
+    from moto.cloudformation.models import cloudformation_backends
+
+    stack = cloudformation_backends[dev]["eu-west-1"].stacks[sc["StackId"]]
+    change_set = next(cs for cs in cloudformation_backends[dev]["eu-west-1"].change_sets.values()
+                      if cs.stack_id == sc["StackId"])
+    assert (change_set.role_arn or stack.role_arn) == f"arn:aws:iam::{dev}:role/mlops-cfn-execution"
     assert emu.stack_status("mlops-service-catalog-first") is None  # not in the pipeline account
     assert emu.stack_status("mlops-pipeline-first") == "CREATE_COMPLETE"

@@ -9,6 +9,8 @@ from typing import Any
 
 import botocore.exceptions
 
+from src.regions import dns_suffix_of
+
 
 class UploadError(RuntimeError):
     pass
@@ -77,4 +79,4 @@ def object_url(bucket: str, region: str, key: str, endpoint_url: str | None) -> 
     """HTTPS URL CloudFormation and Service Catalog read templates from."""
     if endpoint_url:
         return f"{endpoint_url.rstrip('/')}/{bucket}/{key}"
-    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
+    return f"https://{bucket}.s3.{region}.{dns_suffix_of(region)}/{key}"

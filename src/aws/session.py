@@ -17,6 +17,7 @@ import botocore.config
 import botocore.exceptions
 
 from src import contracts
+from src.regions import partition_of
 
 DEFAULT_MAX_ATTEMPTS = 10
 
@@ -82,12 +83,15 @@ class Aws:
             self._account = self.client("sts").get_caller_identity()["Account"]
         return self._account
 
+    def role_arn(self, account: str, name: str) -> str:
+        return f"arn:{partition_of(self.region)}:iam::{account}:role/{name}"
+
     def in_account(self, account: str, prefix: str) -> "Aws":
         """Clients for `account`: these credentials if they are that account's, else the
         platform's cross-account deploy role there (created by the bootstrap stack)."""
         if account == self.account_id:
             return self
-        role_arn = f"arn:aws:iam::{account}:role/{contracts.deploy_role_name(prefix)}"
+        role_arn = self.role_arn(account, contracts.deploy_role_name(prefix))
         try:
             creds = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="mlops-sm-templates")[
                 "Credentials"

@@ -7,9 +7,6 @@ is allowed. The first problem found is reported.
 from __future__ import annotations
 
 import difflib
-import functools
-import importlib.util
-import json
 import os
 import re
 from pathlib import Path
@@ -25,6 +22,7 @@ from src.config.models import (
     Repository,
     ServiceCatalogSettings,
 )
+from src.regions import known_regions, longest_region_name
 
 DEFAULT_CONFIG = Path(__file__).with_name("platform.yaml")
 
@@ -53,16 +51,6 @@ class ConfigError(ValueError):
     def __init__(self, source: str, field: str, message: str):
         self.source, self.field, self.message = source, field, message
         super().__init__(f"{source}: {field}: {message}" if field else f"{source}: {message}")
-
-
-@functools.lru_cache(maxsize=1)
-def known_regions() -> frozenset[str]:
-    """Region names from botocore's bundled endpoint data (no AWS call, no botocore import)."""
-    spec = importlib.util.find_spec("botocore")
-    assert spec and spec.origin, "botocore is a dependency of this project"
-    path = Path(spec.origin).parent / "data" / "endpoints.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return frozenset(r for part in data["partitions"] for r in part["regions"])
 
 
 class _Section:
@@ -321,7 +309,7 @@ def _check_derived_names(source: str, prefix: str, sets: tuple[AccountSet, ...])
                     source,
                     field,
                     f"too long: derived bucket names like '{name}' (project ids up to "
-                    f"{contracts.MAX_PROJECT_ID_LEN} chars, regions up to 14) would be "
+                    f"{contracts.MAX_PROJECT_ID_LEN} chars, regions up to {longest_region_name()}) would be "
                     f"{len(name)} > {contracts.MAX_BUCKET_NAME_LEN} characters",
                 )
         launch = contracts.launch_role_name(prefix, account_set.name)

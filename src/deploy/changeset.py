@@ -79,8 +79,12 @@ class StackDeployer:
         poll_seconds: float = 2.0,
         upload_template: Upload | None = None,
         recreate_failed: bool = True,
+        role_arn: str | None = None,
     ):
+        """`role_arn`: the service role CloudFormation acts with (needed when the caller is
+        only the cross-account deploy role, which itself may not create resources)."""
         self.cfn = cfn
+        self.role_arn = role_arn
         self.echo = echo
         self.poll = poll_seconds
         self.upload_template = upload_template
@@ -123,7 +127,7 @@ class StackDeployer:
         if self._status(name) is None:
             return
         baseline = self._event_ids(name)
-        self.cfn.delete_stack(StackName=name)
+        self.cfn.delete_stack(StackName=name, **({"RoleARN": self.role_arn} if self.role_arn else {}))
         final = self._wait_stack(name, baseline=baseline)
         if final not in (None, "DELETE_COMPLETE"):
             raise DeployError(f"{name}: {final}: {self._first_failure(name, baseline)}")
@@ -140,6 +144,8 @@ class StackDeployer:
             "Capabilities": list(spec.capabilities),
             "Tags": [{"Key": k, "Value": v} for k, v in sorted(spec.tags.items())],
         }
+        if self.role_arn:
+            args["RoleARN"] = self.role_arn
         if len(spec.template.encode()) > MAX_TEMPLATE_BODY:
             if self.upload_template is None:
                 raise DeployError(f"{spec.label}: template exceeds {MAX_TEMPLATE_BODY} bytes and no bucket to stage it")

@@ -10,6 +10,7 @@ from src import contracts
 from src.aws import Aws
 from src.config import PlatformConfig
 from src.deploy.changeset import StackDeployer, StackSpec
+from src.deploy.runner import service_role_arn
 
 
 def empty_bucket(s3, bucket: str) -> int:
@@ -58,6 +59,7 @@ def destroy(
                 count = empty_bucket(s3, res["PhysicalResourceId"])
                 echo(f"{spec.name}: emptied s3://{res['PhysicalResourceId']} ({count} object versions)")
         echo(f"{spec.label}: deleting")
-        StackDeployer(cfn, echo=echo, poll_seconds=poll_seconds).delete(spec.name)
+        role_arn = service_role_arn(aws, config, spec.account)
+        StackDeployer(cfn, echo=echo, poll_seconds=poll_seconds, role_arn=role_arn).delete(spec.name)
         deleted.append(spec.name)
     return deleted

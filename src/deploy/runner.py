@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Callable
 
+from src import contracts
 from src.aws import Aws
 from src.config import PlatformConfig
 from src.deploy.changeset import Change, Outcome, StackDeployer, StackSpec
 from src.deploy.preflight import check_before_deploy, template_uploader
+
+
+def service_role_arn(aws: Aws, config: PlatformConfig, account: str) -> str | None:
+    """In another account, CloudFormation acts as the bootstrap execution role there."""
+    if account == aws.account_id:
+        return None
+    return aws.role_arn(account, contracts.cfn_execution_role_name(config.app_prefix))
 
 
 def deploy_stacks(
@@ -31,6 +39,7 @@ def deploy_stacks(
             poll_seconds=poll_seconds,
             upload_template=template_uploader(aws, config, spec.region),
             recreate_failed=recreate_failed,
+            role_arn=service_role_arn(aws, config, spec.account),
         )
         echo(f"== {spec.label}")
         outcomes.append((spec, deployer.deploy(spec, execute=execute, confirm=confirm)))

@@ -61,6 +61,7 @@ def build(config: PlatformConfig) -> Template:
                         "cloudformation:DescribeStacks",
                         "cloudformation:DescribeStackEvents",
                         "cloudformation:DescribeStackResources",
+                        "cloudformation:ListStackResources",
                         "cloudformation:GetTemplate",
                         "cloudformation:CreateChangeSet",
                         "cloudformation:DescribeChangeSet",
@@ -80,10 +81,17 @@ def build(config: PlatformConfig) -> Template:
                     [arn("kms", "key/*", region="*", account="*")],
                     condition=_kms_via_s3(),
                 ),
-                # The packager writes the seed-code parameters of DEV accounts through this role.
+                # The packager writes (and destroy deletes) the seed-code parameters of DEV
+                # accounts through this role.
                 allow(
-                    ["ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter"],
+                    ["ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters"],
                     [arn("ssm", f"parameter{contracts.SSM_CODE_PREFIX}*", region="*")],
+                ),
+                # CloudFormation resolves the Service Catalog stack's SSM-typed parameter with
+                # the caller's credentials; deploy checks that it exists first.
+                allow(
+                    ["ssm:GetParameter", "ssm:GetParameters"],
+                    [arn("ssm", f"parameter{config.service_catalog.execution_role_parameter}", region="*")],
                 ),
             ],
             tags=None,
@@ -118,8 +126,24 @@ def build(config: PlatformConfig) -> Template:
                         "servicecatalog:CreateConstraint",
                         "servicecatalog:TagResource",
                         "servicecatalog:UntagResource",
+                        "servicecatalog:ListTagsForResource",
+                        "servicecatalog:UpdateProvisioningArtifact",
+                        "servicecatalog:ListServiceActionsForProvisioningArtifact",
+                        "servicecatalog:DisassociateServiceActionFromProvisioningArtifact",
+                        "servicecatalog:ListPortfoliosForProduct",
+                        "servicecatalog:ListPrincipalsForPortfolio",
                     ],
                     [arn("catalog", "*")],
+                ),
+                # Products load their templates from the platform's assets buckets.
+                allow(["s3:GetObject"], [s3_arn(f"{contracts.assets_bucket_name(prefix, '*', '*')}/templates/*")]),
+                allow(["kms:Decrypt"], [arn("kms", "key/*", region="*", account="*")], condition=_kms_via_s3()),
+                allow(["cloudformation:ValidateTemplate", "kms:ListAliases"], ["*"]),
+                allow(["cloudformation:GetTemplate"], [arn("cloudformation", "stack/*")]),
+                # The portfolio principal (e.g. the Studio lead's role) may have any name.
+                allow(
+                    ["iam:GetRole", "iam:GetUser", "iam:GetGroup"],
+                    [global_arn("iam", "role/*"), global_arn("iam", "user/*"), global_arn("iam", "group/*")],
                 ),
                 # These Service Catalog actions support no resource-level permissions.
                 allow(
@@ -140,6 +164,7 @@ def build(config: PlatformConfig) -> Template:
                         "ssm:GetParameters",
                         "ssm:AddTagsToResource",
                         "ssm:RemoveTagsFromResource",
+                        "ssm:ListTagsForResource",
                     ],
                     [arn("ssm", f"parameter{contracts.SSM_ROOT}/*")],
                 ),
@@ -160,6 +185,8 @@ def build(config: PlatformConfig) -> Template:
                         "iam:GetRolePolicy",
                         "iam:TagRole",
                         "iam:UntagRole",
+                        "iam:ListRolePolicies",
+                        "iam:ListAttachedRolePolicies",
                     ],
                     [global_arn("iam", f"role/{own_prefixed}")],
                 ),
@@ -177,6 +204,7 @@ def build(config: PlatformConfig) -> Template:
                         "sagemaker:UpdateEndpoint",
                         "sagemaker:DeleteEndpoint",
                         "sagemaker:DescribeEndpoint",
+                        "sagemaker:UpdateEndpointWeightsAndCapacities",
                         "sagemaker:AddTags",
                         "sagemaker:DeleteTags",
                         "sagemaker:ListTags",
@@ -211,6 +239,10 @@ def build(config: PlatformConfig) -> Template:
                         "kms:UntagResource",
                         "kms:ScheduleKeyDeletion",
                         "kms:CreateGrant",
+                        "kms:EnableKey",
+                        "kms:DisableKey",
+                        "kms:DisableKeyRotation",
+                        "kms:UpdateKeyDescription",
                         "kms:CreateAlias",
                         "kms:DeleteAlias",
                         "kms:UpdateAlias",
@@ -234,8 +266,15 @@ def build(config: PlatformConfig) -> Template:
                     [
                         "application-autoscaling:DescribeScalableTargets",
                         "application-autoscaling:DescribeScalingPolicies",
+                        "application-autoscaling:DescribeScheduledActions",
+                        "cloudwatch:GetMetricData",
                     ],
                     ["*"],
+                ),
+                # Target tracking policies create and remove their CloudWatch alarms.
+                allow(
+                    ["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"],
+                    [arn("cloudwatch", "alarm:TargetTracking-*")],
                 ),
                 allow(
                     ["iam:CreateServiceLinkedRole"],
