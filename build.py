@@ -344,7 +344,9 @@ def destroy(obj, profile, region, endpoint_url, poll_interval, package_dir, only
     """Delete what deploy created, newest first, emptying the buckets those stacks own.
 
     The /mlops/code/* SSM parameters go first, so nothing keeps pointing at objects that are
-    about to disappear. Projects that data scientists launched are not touched.
+    about to disappear. With --set, only that set's stacks (and its DEV account's seed
+    parameters) go; the shared assets and CodeCommit stacks stay unless named with --stack.
+    Projects that data scientists launched are not touched.
     """
     from src.deploy.destroy import destroy as run_destroy
     from src.deploy.plan import full_plan
@@ -360,8 +362,9 @@ def destroy(obj, profile, region, endpoint_url, poll_interval, package_dir, only
         aws = _aws(profile, region or config.pipeline.region, endpoint_url)
         rendered = render_all(config)
         specs = full_plan(config, rendered, package_dir, bootstrap_account=aws.account_id if bootstrap else None,
-                          bootstrap_region=region, only_set=only_set, only_stack=only_stack, with_parameters=False)
-        return run_destroy(aws, config, specs, echo=click.echo, poll_seconds=poll_interval)
+                          bootstrap_region=region, only_set=only_set, only_stack=only_stack, with_parameters=False,
+                          shared_with_set=False)
+        return run_destroy(aws, config, specs, echo=click.echo, poll_seconds=poll_interval, only_set=only_set)
 
     deleted = _fail_cleanly(action)
     click.echo(f"deleted {len(deleted)} stack(s)")

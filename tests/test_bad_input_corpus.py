@@ -96,6 +96,11 @@ CASES = [
     ("product-version-space", edit('product_version: "1.0"', 'product_version: "1 0"'), "service_catalog.product_version", "is not allowed"),
     ("portfolio-name-too-long", edit("portfolio_name: SageMaker Organization Templates", "portfolio_name: " + "p" * 101),
      "service_catalog.portfolio_name", "must be 1-100 characters"),
+    ("prefix-reserved-by-s3", edit("app_prefix: mlops", "app_prefix: xn--ml"), "app_prefix", "starts with a prefix S3 reserves"),
+    ("repo-name-not-ascii", edit("name: mlops-sm-project-template", "name: répo"), "repository.name", "is not allowed"),
+    ("same-dev-account-and-region",
+     BASE.replace("service_catalog:", SECOND_SET.format(name="second", region="eu-west-1").replace("555555555555", "222222222222") + "service_catalog:"),
+     "account_sets[1].dev_account", "same DEV account and region as account_sets[0]"),
     ("assets-bucket-uppercase", BASE + "assets_bucket: My-Bucket\n", "assets_bucket", "is not allowed"),
     ("assets-bucket-many-regions",
      BASE.replace("service_catalog:", SECOND_SET.format(name="second", region="us-east-1") + "service_catalog:")

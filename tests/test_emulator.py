@@ -384,3 +384,16 @@ def test_multi_account_flow_reaches_dev_through_the_bootstrap_deploy_role(emu, t
     assert (change_set.role_arn or stack.role_arn) == f"arn:aws:iam::{dev}:role/mlops-cfn-execution"
     assert emu.stack_status("mlops-service-catalog-first") is None  # not in the pipeline account
     assert emu.stack_status("mlops-pipeline-first") == "CREATE_COMPLETE"
+
+
+def test_destroying_one_set_keeps_the_shared_stacks_and_the_other_sets_parameters(deployed):
+    result = deployed.run("destroy", "--yes", "--set", "second")
+    assert result.exit_code == 0, result.output
+    assert "deleted 2 stack(s)" in result.output  # its Service Catalog and pipeline stacks
+    assert deployed.stack_status("mlops-service-catalog-second", "us-east-1") in (None, "DELETE_COMPLETE")
+    for name, region in (("mlops-assets", "us-east-1"), ("mlops-codecommit", "eu-west-1"),
+                         ("mlops-service-catalog-first", "eu-west-1"), ("mlops-pipeline-first", "eu-west-1")):
+        assert deployed.stack_status(name, region) == "CREATE_COMPLETE", name
+    first = deployed.client("ssm", "eu-west-1").get_parameters(Names=[contracts.SSM_SEED_BUCKET])["Parameters"]
+    second = deployed.client("ssm", "us-east-1").get_parameters(Names=[contracts.SSM_SEED_BUCKET])["Parameters"]
+    assert first and not second

@@ -39,7 +39,9 @@ LONGEST_PROJECT_ROLE_PURPOSE = "deploy-pipeline"
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$")
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
-_REPO_RE = re.compile(r"^[\w.-]+$")
+_REPO_RE = re.compile(r"^[\w.-]+$", re.ASCII)
+# S3 refuses bucket names starting with these; every derived bucket name starts with the prefix.
+RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BRANCH_RE = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![/.])$")
 _SSM_NAME_RE = re.compile(r"^/[A-Za-z0-9_.\-/]+$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
@@ -177,6 +179,10 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
         allowed="lowercase letters, digits and '-', starting with a letter, not ending with '-'",
         min_len=2,
         max_len=16,
+        check=lambda v: (
+            f"'{v}' starts with a prefix S3 reserves ({', '.join(RESERVED_BUCKET_PREFIXES)})"
+            if v.startswith(RESERVED_BUCKET_PREFIXES) else None
+        ),
     )
 
     pipe = top.section("pipeline")
@@ -286,6 +292,14 @@ def _account_sets(top: _Section, prefix: str) -> tuple[AccountSet, ...]:
             )
         )
         entry.finish()
+        clash = next((i for i, other in enumerate(sets[:-1])
+                      if (other.dev_account, other.region) == (sets[-1].dev_account, sets[-1].region)), None)
+        if clash is not None:
+            raise entry.fail(
+                "dev_account",
+                f"account set '{name}' has the same DEV account and region as account_sets[{clash}]; "
+                "each DEV account and region hosts one set's portfolio and /mlops/* parameters",
+            )
     return tuple(sets)
 
 

@@ -93,6 +93,9 @@ class StackDeployer:
     # -- public -------------------------------------------------------------------------
     def deploy(self, spec: StackSpec, *, execute: bool = True, confirm: Callable[[list[Change]], bool] | None = None) -> Outcome:
         status = self._status(spec.name)
+        if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+            self.echo(f"{spec.name}: {status}, waiting for it to settle")
+            status = self._wait_stack(spec.name, baseline=set(), quiet=True)
         if status in FAILED_CREATE_STATES and execute:
             if not self.recreate_failed:
                 raise DeployError(
@@ -101,9 +104,6 @@ class StackDeployer:
             self.echo(f"{spec.name}: in {status} after a failed create: deleting it to create it again")
             self.delete(spec.name)
             status = None
-        elif status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
-            self.echo(f"{spec.name}: {status}, waiting for it to settle")
-            status = self._wait_stack(spec.name, baseline=set(), quiet=True)
         change_type = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
         changes = self._create_change_set(spec, change_type)
         if changes is None:

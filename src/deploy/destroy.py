@@ -33,12 +33,20 @@ def empty_bucket(s3, bucket: str) -> int:
 
 
 def destroy(
-    aws: Aws, config: PlatformConfig, specs: list[StackSpec], *, echo: Callable[[str], None] = print, poll_seconds: float = 2.0
+    aws: Aws,
+    config: PlatformConfig,
+    specs: list[StackSpec],
+    *,
+    echo: Callable[[str], None] = print,
+    poll_seconds: float = 2.0,
+    only_set: str | None = None,
 ) -> list[str]:
     deleted = []
-    if any(s.kind == "assets" for s in specs):
-        # Seed-code parameters point into the assets buckets: remove them before the objects.
-        for account, region in dict.fromkeys((s.dev_account, s.region) for s in config.account_sets):
+    if any(s.kind in ("assets", "service-catalog") for s in specs):
+        # Seed-code parameters point into the assets buckets and are read by the set's
+        # products: remove them before the objects or the portfolio go.
+        sets = [s for s in config.account_sets if only_set in (None, s.name)]
+        for account, region in dict.fromkeys((s.dev_account, s.region) for s in sets):
             ssm = aws.in_account(account, config.app_prefix).client("ssm", region)
             names = [contracts.SSM_SEED_BUCKET, *contracts.SEED_APPS.values()]
             ssm.delete_parameters(Names=names)

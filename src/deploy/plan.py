@@ -18,6 +18,7 @@ from src.templates.assets import READER_ACCOUNTS_PARAM
 from src.templates.bootstrap import TRUSTED_ACCOUNTS_PARAM
 
 KINDS = ("assets", "bootstrap", "service-catalog", "codecommit", "pipeline")
+SHARED_KINDS = ("assets", "codecommit")
 
 
 class PlanError(ValueError):
@@ -132,6 +133,7 @@ def full_plan(
     only_set: str | None = None,
     only_stack: str | None = None,
     with_parameters: bool = True,
+    shared_with_set: bool = True,
 ) -> list[StackSpec]:
     """Stacks in deployment order, limited by set and/or stack (name or kind). Package
     outputs are read only for the stacks chosen."""
@@ -167,6 +169,9 @@ def full_plan(
         entries.append(
             (contracts.pipeline_stack_name(prefix, s.name), "pipeline", lambda s=s: [pipeline_spec(config, rendered, s)])
         )
+    if only_set is not None and only_stack is None and not shared_with_set:
+        # Stacks every set shares (assets, this repository) are not one set's to remove.
+        entries = [e for e in entries if e[1] not in SHARED_KINDS]
     if only_stack is not None:
         chosen = [e for e in entries if only_stack in (e[0], e[1])]
         if not chosen:
