@@ -68,6 +68,7 @@ CASES = [
      "account_sets[1].name", "duplicate account set name 'first'"),
     ("set-name-uppercase", edit("- name: first", "- name: First"), "account_sets[0].name", "lowercase letters"),
     ("set-name-17-chars", edit("- name: first", "- name: abcdefghijklmnopq"), "account_sets[0].name", "must be 1-16 characters"),
+    ("set-name-like-a-project-id", edit("- name: first", "- name: p-first"), "account_sets[0].name", "reserved for SageMaker project ids"),
     ("set-name-underscore", edit("- name: first", "- name: my_set"), "account_sets[0].name", "is not allowed"),
     ("prefix-too-long", edit("app_prefix: mlops", "app_prefix: abcdefghijklmnopq"), "app_prefix", "must be 2-16 characters"),
     ("prefix-trailing-dash", edit("app_prefix: mlops", "app_prefix: mlops-"), "app_prefix", "not ending with '-'"),

@@ -22,10 +22,10 @@ DEPLOY_APP = ROOT / "seed_code" / "deploy_app"
 
 # (role logical id, parliament issue, text in the finding's detail) -> why it is accepted.
 PARLIAMENT_ALLOWED = {
-    ("ProductLaunchRole", "RESOURCE_POLICY_PRIVILEGE_ESCALATION", "arn:aws:s3:::mlops-*"): (
+    ("ProductLaunchRole", "RESOURCE_POLICY_PRIVILEGE_ESCALATION", "arn:aws:s3:::mlops-p-*"): (
         "The launch role creates each project's buckets, so it must set their bucket policies and "
         "lifecycle rules (s3:PutBucketPolicy, s3:PutLifecycleConfiguration), limited to buckets named "
-        "with the platform prefix; it is assumable only by Service Catalog."
+        "with the platform prefix and a project id; it is assumable only by Service Catalog."
     ),
     ("ProductLaunchRole", "RESOURCE_STAR", "s3:GetObject"): (
         "Service Catalog stores its copy of each product template in a bucket it owns, whose name "

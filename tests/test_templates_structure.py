@@ -49,8 +49,11 @@ def test_products_take_project_name_and_id_parameters(templates):
         name, pid = params["SageMakerProjectName"], params["SageMakerProjectId"]
         assert (name["MinLength"], name["MaxLength"]) == (1, 32), path
         assert re.fullmatch(name["AllowedPattern"], "my-project-1"), path
-        assert not re.fullmatch(name["AllowedPattern"], "-bad"), path
+        assert re.fullmatch(name["AllowedPattern"], "prod-model"), path
+        for bad in ("-bad", "Upper", "code", "role", "dev", "preprod", "prod"):
+            assert not re.fullmatch(name["AllowedPattern"], bad), (path, bad)
         assert (pid["MinLength"], pid["MaxLength"]) == (1, 16), path
+        assert re.fullmatch(pid["AllowedPattern"], "p-abc123def456") and not re.fullmatch(pid["AllowedPattern"], "abc")
 
 
 def test_every_taggable_product_resource_carries_the_project_tags(templates):

@@ -281,6 +281,8 @@ def _account_sets(top: _Section, prefix: str) -> tuple[AccountSet, ...]:
         )
         if name in seen:
             raise entry.fail("name", f"duplicate account set name '{name}' (also account_sets[{seen[name]}])")
+        if name.startswith("p-"):
+            raise entry.fail("name", f"'{name}' starts with 'p-', which is reserved for SageMaker project ids")
         seen[name] = index
         sets.append(
             AccountSet(

@@ -54,15 +54,20 @@ def allow(
     return Statement(**kwargs)
 
 
-def deny(actions: Sequence[str], resources: Sequence[Any], *, sid: str, condition: Condition, principal: Principal) -> Statement:
-    return Statement(
-        Sid=sid,
-        Effect=Deny,
-        Action=_actions(actions),
-        Resource=list(resources),
-        Condition=condition,
-        Principal=principal,
-    )
+def deny(
+    actions: Sequence[str],
+    resources: Sequence[Any],
+    *,
+    sid: str,
+    condition: Condition | None = None,
+    principal: Principal | None = None,
+) -> Statement:
+    kwargs: dict[str, Any] = {"Sid": sid, "Effect": Deny, "Action": _actions(actions), "Resource": list(resources)}
+    if condition is not None:
+        kwargs["Condition"] = condition
+    if principal is not None:
+        kwargs["Principal"] = principal
+    return Statement(**kwargs)
 
 
 def grant(sid: str, actions: Sequence[str], principal: Principal) -> Statement:

@@ -1,5 +1,10 @@
 """Permissions of the Service Catalog launch role: what the project templates create, no more.
 
+Project-owned names carry the project id (`<prefix>-p-...`: SageMaker project ids start with
+`p-`, account set names may not), so roles, buckets, rules and key aliases are scoped to that
+namespace and the platform's own resources stay out of reach; the platform's SSM parameters
+are denied outright.
+
 `PERMISSIONS` maps each CloudFormation resource type a project template may contain to the
 IAM actions needed to create, update and delete it, and the ARN patterns (Fn::Sub strings)
 they are limited to. A test proves every resource type in every product is covered, so adding
@@ -14,7 +19,7 @@ from awacs.aws import Condition, StringEquals, StringLike
 from troposphere import Sub
 
 from src import contracts
-from src.templates.iam import allow, arn, global_arn, s3_arn
+from src.templates.iam import allow, arn, deny, global_arn, s3_arn
 
 # resource type -> (actions, resource patterns); "{p}" is the app prefix.
 PERMISSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -53,7 +58,7 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "AWS::KMS::Alias": (
         ("kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"),
         (
-            "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:alias/{p}-*",
+            "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:alias/{p}-p-*",
             "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*",
         ),
     ),
@@ -82,11 +87,11 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "s3:UntagResource",
             "s3:ListTagsForResource",
         ),
-        ("arn:${AWS::Partition}:s3:::{p}-*",),
+        ("arn:${AWS::Partition}:s3:::{p}-p-*",),
     ),
     "AWS::S3::BucketPolicy": (
         ("s3:PutBucketPolicy", "s3:GetBucketPolicy", "s3:DeleteBucketPolicy"),
-        ("arn:${AWS::Partition}:s3:::{p}-*",),
+        ("arn:${AWS::Partition}:s3:::{p}-p-*",),
     ),
     "AWS::SageMaker::ModelPackageGroup": (
         (
@@ -136,7 +141,7 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "iam:ListRolePolicies",
             "iam:ListAttachedRolePolicies",
         ),
-        ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/{p}-*",),
+        ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/{p}-p-*",),
     ),
     "AWS::CodeBuild::Project": (
         ("codebuild:CreateProject", "codebuild:UpdateProject", "codebuild:DeleteProject", "codebuild:BatchGetProjects"),
@@ -170,7 +175,7 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "events:UntagResource",
             "events:ListTagsForResource",
         ),
-        ("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/{p}-*",),
+        ("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/{p}-p-*",),
     ),
     "AWS::ECR::Repository": (
         (
@@ -201,7 +206,10 @@ PASSED_TO_SERVICES = (
 )
 
 
-def statements(prefix: str, assets_buckets: list[str]) -> list[Any]:
+PLATFORM_PARAMETERS = (f"{contracts.SSM_CODE_PREFIX}*", *(f"{contracts.SSM_ROOT}/{stage}/*" for stage in contracts.STAGES))
+
+
+def statements(prefix: str, assets_buckets: list[str], execution_role_parameter: str) -> list[Any]:
     """Every statement of the launch role for app prefix `prefix`."""
     result = [
         allow(list(actions), [Sub(r.replace("{p}", prefix)) for r in resources])
@@ -251,6 +259,11 @@ def statements(prefix: str, assets_buckets: list[str]) -> list[Any]:
             condition=Condition(StringLike({"kms:ViaService": "s3.*.amazonaws.com"})),
         ),
         _pass_project_roles(prefix),
+        deny(
+            ["ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"],
+            [arn("ssm", f"parameter{name}") for name in (*PLATFORM_PARAMETERS, execution_role_parameter)],
+            sid="PlatformParametersAreNotProjects",
+        ),
     ]
     return result
 
@@ -258,7 +271,7 @@ def statements(prefix: str, assets_buckets: list[str]) -> list[Any]:
 def _pass_project_roles(prefix: str) -> Any:
     return allow(
         ["iam:PassRole"],
-        [global_arn("iam", f"role/{prefix}-*")],
+        [global_arn("iam", f"role/{prefix}-p-*")],
         condition=Condition(StringEquals({"iam:PassedToService": list(PASSED_TO_SERVICES)})),
     )
 

@@ -222,6 +222,9 @@ def add_image_repository(t: Template, shared: ProjectShared) -> ecr.Repository:
             ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
             EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="KMS"),
             ImageTagMutability="IMMUTABLE",  # images are tagged by commit; a tag never moves
+            # Endpoints in PREPROD/PROD run these images: they outlive the project stack.
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
             RepositoryPolicyText=policy(
                 grant("TargetAccountsPull", pull_actions, pullers),
                 grant(

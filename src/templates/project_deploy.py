@@ -63,10 +63,11 @@ def add_model_deploy(t: Template, shared: ProjectShared) -> None:
             statements=[
                 log_statement([deploy_build_name]),
                 *shared.pipeline_artifacts.access_statements(),
-                allow(["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackageGroup"], [group_arn]),
+                allow(["sagemaker:DescribeModelPackageGroup"], [group_arn]),
+                # ListModelPackages is authorised against model-package ARNs of the group.
                 allow(
-                    ["sagemaker:DescribeModelPackage"],
-                    [arn("sagemaker", f"model-package/{MODEL_PACKAGE_GROUP}/*")],
+                    ["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
+                    [group_arn, arn("sagemaker", f"model-package/{MODEL_PACKAGE_GROUP}/*")],
                 ),
             ],
             tags=project_tags(),

@@ -26,6 +26,8 @@ from src.templates.storage import Access, EncryptedBucket, account_root, add_acc
 from src.templates.tags import PROJECT_ID_PARAM, PROJECT_NAME_PARAM, project_tag_map, project_tags
 
 PROJECT_BRANCH = "main"
+# /mlops/<project>/... must not collide with the platform's own /mlops/<name>/... parameters.
+RESERVED_PROJECT_NAMES = ("code", "role", *contracts.STAGES)
 SOURCE_ARTIFACT = "SourceArtifact"
 BUILD_ARTIFACT = "BuildArtifact"
 MODEL_PACKAGE_GROUP = "${SageMakerProjectName}-${SageMakerProjectId}"
@@ -64,10 +66,11 @@ def new_project_template(description: str) -> Template:
             Description="Name of the SageMaker project (set by SageMaker Studio).",
             MinLength=1,
             MaxLength=contracts.MAX_PROJECT_NAME_LEN,
-            AllowedPattern="^[a-z0-9](-*[a-z0-9])*$",
+            AllowedPattern=f"^(?!({'|'.join(RESERVED_PROJECT_NAMES)})$)[a-z0-9](-*[a-z0-9])*$",
             ConstraintDescription=(
                 "1-32 lowercase letters, digits and hyphens, starting and ending with a letter "
-                "or digit (lowercase because it names S3, ECR and SageMaker resources)"
+                "or digit (lowercase because it names S3, ECR and SageMaker resources), and not "
+                f"{', '.join(RESERVED_PROJECT_NAMES)} (platform parameters live under /mlops/<name>/)"
             ),
         )
     )
@@ -78,8 +81,8 @@ def new_project_template(description: str) -> Template:
             Description="Id of the SageMaker project (set by SageMaker Studio).",
             MinLength=1,
             MaxLength=contracts.MAX_PROJECT_ID_LEN,
-            AllowedPattern="^[a-z0-9-]+$",
-            ConstraintDescription="1-16 lowercase letters, digits and hyphens",
+            AllowedPattern="^p-[a-z0-9]+$",
+            ConstraintDescription="a SageMaker project id: 'p-' then lowercase letters and digits, 16 characters at most",
         )
     )
     return t
@@ -118,8 +121,10 @@ def add_shared(t: Template, prefix: str, targets: TargetAccounts) -> ProjectShar
             )
 
     other_roots = [account_root(targets.preprod), account_root(targets.prod)]
+    # Deleting a project keeps its data: artifacts, pipeline history, logs and model versions
+    # (CloudFormation cannot delete non-empty buckets or a group holding models anyway).
     logs = add_access_log_bucket(
-        t, "AccessLogsBucket", bucket_name=contracts.project_bucket_name(prefix, "logs"), tags=project_tags()
+        t, "AccessLogsBucket", bucket_name=contracts.project_bucket_name(prefix, "logs"), tags=project_tags(), retain=True
     )
     artifacts = add_encrypted_bucket(
         t,
@@ -143,6 +148,7 @@ def add_shared(t: Template, prefix: str, targets: TargetAccounts) -> ProjectShar
         description="Encrypts the project's CodePipeline artifacts",
         access=Access(readers=deploy_roles),
         tags=project_tags(),
+        retain=True,
         logs=logs,
     )
     group = t.add_resource(
@@ -165,6 +171,8 @@ def add_shared(t: Template, prefix: str, targets: TargetAccounts) -> ProjectShar
                 ),
             ),
             Tags=project_tags(),
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
         )
     )
     return ProjectShared(prefix, targets, artifacts, pipeline_artifacts, group)

@@ -87,7 +87,9 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
             name=contracts.launch_role_name(config.app_prefix, account_set.name),
             description="Service Catalog launches the SageMaker project templates with this role",
             trust=service_trust("servicecatalog.amazonaws.com"),
-            statements=launch_role.statements(config.app_prefix, [config.assets_bucket_in(account_set.region)]),
+            statements=launch_role.statements(
+                config.app_prefix, [config.assets_bucket_in(account_set.region)], sc.execution_role_parameter
+            ),
             tags=None,
         )
     )

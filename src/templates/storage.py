@@ -124,10 +124,14 @@ def _deny_insecure_transport(bucket_arn: Any, objects_arn: Any) -> Any:
     )
 
 
-def add_access_log_bucket(template: Template, title: str, *, bucket_name: str, tags: Tags | None = None) -> LogBucket:
+def add_access_log_bucket(
+    template: Template, title: str, *, bucket_name: str, tags: Tags | None = None, retain: bool = False
+) -> LogBucket:
     """Bucket for S3 server access logs of this stack's buckets (SSE-S3: log delivery
     cannot write to SSE-KMS buckets); only the S3 logging service of this account writes."""
     extra: dict[str, Any] = {"Tags": tags} if tags is not None else {}
+    if retain:
+        extra.update(DeletionPolicy="Retain", UpdateReplacePolicy="Retain")
     bucket = template.add_resource(
         _private_bucket(
             title,
