@@ -56,3 +56,22 @@ def test_content_change_changes_the_bytes(tmp_path):
     before = deterministic_zip(root)
     (root / "app" / "main.py").write_text("print('bye')\n")
     assert deterministic_zip(root) != before
+
+
+def test_in_a_git_work_tree_only_files_git_would_commit_are_taken(tmp_path):
+    import subprocess
+
+    root = _tree(tmp_path / "repo")
+    (root / ".gitignore").write_text("secrets.txt\n")
+    (root / "secrets.txt").write_text("token")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "app/main.py"], check=True)
+    files = list_files(root)
+    assert "secrets.txt" not in files  # ignored by .gitignore
+    assert {"app/main.py", "buildspec.yml", "run.sh", ".gitignore"} <= set(files)  # tracked or new
+    assert not any(f.startswith((".git/", ".venv/", "build/")) or f.endswith(".pyc") for f in files)
+
+
+def test_archives_are_stored_uncompressed_so_bytes_do_not_depend_on_zlib(tmp_path):
+    archive = zipfile.ZipFile(BytesIO(deterministic_zip(_tree(tmp_path / "a"))))
+    assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_STORED}

@@ -217,25 +217,34 @@ class StackDeployer:
                 return status
             time.sleep(self.poll)
 
-    def _events(self, name: str) -> list[dict]:
-        """The most recent page of events, newest first (older pages never hold new events)."""
+    def _events(self, name: str, known: set[str] | None = None) -> list[dict]:
+        """Events newest first, page after page until one in `known` (older ones are not
+        new) or, without `known`, the first page only."""
+        events: list[dict] = []
+        token = None
         try:
-            return self.cfn.describe_stack_events(StackName=name)["StackEvents"]
+            while True:
+                page = self.cfn.describe_stack_events(StackName=name, **({"NextToken": token} if token else {}))
+                events += page["StackEvents"]
+                token = page.get("NextToken")
+                if known is None or not token or any(e["EventId"] in known for e in page["StackEvents"]):
+                    return events
         except botocore.exceptions.ClientError:
-            return []
+            return events
 
     def _event_ids(self, name: str) -> set[str]:
         return {e["EventId"] for e in self._events(name)}
 
     def _new_events(self, name: str, seen: set[str]) -> list[dict]:
-        fresh = [e for e in self._events(name) if e["EventId"] not in seen]
+        fresh = [e for e in self._events(name, seen) if e["EventId"] not in seen]
         seen.update(e["EventId"] for e in fresh)
         return sorted(fresh, key=lambda e: e["Timestamp"])
 
     def _first_failure(self, name: str, baseline: set[str]) -> str:
+        # A big rollback pushes the first failure past the first page: read back to the baseline.
         failed = [
             e
-            for e in sorted(self._events(name), key=lambda e: e["Timestamp"])
+            for e in sorted(self._events(name, baseline), key=lambda e: e["Timestamp"])
             if e["EventId"] not in baseline and e["ResourceStatus"].endswith("_FAILED")
         ]
         if not failed:

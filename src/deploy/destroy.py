@@ -9,7 +9,7 @@ import botocore.exceptions
 from src import contracts
 from src.aws import Aws
 from src.config import PlatformConfig
-from src.deploy.changeset import StackDeployer, StackSpec
+from src.deploy.changeset import DeployError, StackDeployer, StackSpec
 from src.deploy.runner import service_role_arn
 
 
@@ -30,6 +30,14 @@ def empty_bucket(s3, bucket: str) -> int:
         if exc.response["Error"].get("Code") != "NoSuchBucket":
             raise
     return removed
+
+
+def _stop_access_logging(s3, bucket: str) -> None:
+    try:
+        s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={})
+    except botocore.exceptions.ClientError as exc:
+        if exc.response["Error"].get("Code") != "NoSuchBucket":
+            raise
 
 
 def destroy(
@@ -62,12 +70,23 @@ def destroy(
                 continue
             raise
         s3 = target.client("s3", spec.region)
-        for res in resources:
-            if res["ResourceType"] == "AWS::S3::Bucket" and res.get("PhysicalResourceId"):
-                count = empty_bucket(s3, res["PhysicalResourceId"])
-                echo(f"{spec.name}: emptied s3://{res['PhysicalResourceId']} ({count} object versions)")
-        echo(f"{spec.label}: deleting")
-        role_arn = service_role_arn(aws, config, spec.account)
-        StackDeployer(cfn, echo=echo, poll_seconds=poll_seconds, role_arn=role_arn).delete(spec.name)
+        buckets = [r["PhysicalResourceId"] for r in resources
+                   if r["ResourceType"] == "AWS::S3::Bucket" and r.get("PhysicalResourceId")]
+        for bucket in buckets:  # stop access logs first, or late deliveries refill the log bucket
+            _stop_access_logging(s3, bucket)
+        deployer = StackDeployer(cfn, echo=echo, poll_seconds=poll_seconds,
+                                 role_arn=service_role_arn(aws, config, spec.account))
+        for attempt in (1, 2):
+            for bucket in buckets:
+                count = empty_bucket(s3, bucket)
+                echo(f"{spec.name}: emptied s3://{bucket} ({count} object versions)")
+            echo(f"{spec.label}: deleting")
+            try:
+                deployer.delete(spec.name)
+                break
+            except DeployError:
+                if attempt == 2 or not buckets:
+                    raise
+                echo(f"{spec.name}: delete failed; emptying its buckets again (logs delivered late) and retrying")
         deleted.append(spec.name)
     return deleted

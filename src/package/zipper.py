@@ -1,7 +1,10 @@
-"""Deterministic zip archives: the same tree always gives the same bytes.
+"""Deterministic zip archives: the same tree always gives the same bytes, on any machine.
 
 Entries are sorted, timestamps fixed (1980-01-01, the zip epoch), permissions normalised to
-0644 (0755 when the file is executable), and local clutter excluded.
+0644 (0755 when the file is executable), and stored uncompressed: deflate output differs
+between zlib builds (a laptop and CodeBuild), stored bytes do not. Inside a git work tree
+only files git would commit are taken (tracked, or untracked but not ignored); elsewhere, e.g.
+in a CodePipeline source artifact, the tree is walked. Local clutter is excluded either way.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import fnmatch
 import io
 import os
 import stat
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -43,8 +47,28 @@ def is_excluded(rel: str, *, extra: tuple[str, ...] = ()) -> bool:
     return any(fnmatch.fnmatch(rel, pattern) for pattern in (*EXCLUDED_PATHS, *extra))
 
 
+def _git_files(root: Path) -> list[str] | None:
+    """Files under `root` that git would commit, or None outside a git work tree."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
+            capture_output=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return [name for name in result.stdout.decode().split("\0") if name]
+
+
 def list_files(root: Path, *, extra_excludes: tuple[str, ...] = ()) -> list[str]:
     """Archive-relative POSIX paths of every file kept, sorted."""
+    tracked = _git_files(root)
+    if tracked is not None:
+        return sorted(
+            rel
+            for rel in tracked
+            if (root / rel).is_file() and not (root / rel).is_symlink() and not is_excluded(rel, extra=extra_excludes)
+        )
     kept: list[str] = []
     for directory, dirnames, filenames in os.walk(root):
         rel_dir = Path(directory).relative_to(root).as_posix()
@@ -59,13 +83,13 @@ def list_files(root: Path, *, extra_excludes: tuple[str, ...] = ()) -> list[str]
 
 def deterministic_zip(root: Path, *, extra_excludes: tuple[str, ...] = ()) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for rel in list_files(root, extra_excludes=extra_excludes):
             path = root / rel
             mode = 0o755 if os.stat(path).st_mode & stat.S_IXUSR else 0o644
             info = zipfile.ZipInfo(rel, date_time=FIXED_TIME)
             info.external_attr = (stat.S_IFREG | mode) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED
             info.create_system = 3  # unix, so the permission bits are honoured
-            archive.writestr(info, path.read_bytes(), compresslevel=9)
+            archive.writestr(info, path.read_bytes())
     return buffer.getvalue()
