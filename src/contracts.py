@@ -222,6 +222,17 @@ def product_parameter_names(product: str) -> tuple[str, str]:
     return f"{stem}TemplateUrl", f"{stem}TemplateVersion"
 
 
+# Pipeline stack of a set whose region differs from the pipeline's: the key ARN of the assets
+# bucket there (its artifact store in that region), looked up by deploy. CodePipeline needs
+# the key ARN, not an alias, for a cross-account action.
+CROSS_REGION_KEY_PARAM = "SetRegionArtifactKeyArn"
+
+
+def assets_key_alias(bucket: str) -> str:
+    """Alias of the KMS key of an encrypted bucket (see templates/storage.py)."""
+    return f"alias/{bucket}"
+
+
 # Template parameters of the CodeCommit stack, filled from the package manifest.
 CODECOMMIT_SOURCE_BUCKET_PARAM = "SourceBucket"
 CODECOMMIT_SOURCE_KEY_PARAM = "SourceKey"

@@ -397,3 +397,11 @@ def test_destroying_one_set_keeps_the_shared_stacks_and_the_other_sets_parameter
     first = deployed.client("ssm", "eu-west-1").get_parameters(Names=[contracts.SSM_SEED_BUCKET])["Parameters"]
     second = deployed.client("ssm", "us-east-1").get_parameters(Names=[contracts.SSM_SEED_BUCKET])["Parameters"]
     assert first and not second
+
+
+def test_cross_region_pipeline_gets_the_assets_key_arn_of_the_set_region(deployed):
+    stack = deployed.client("cloudformation").describe_stacks(StackName="mlops-pipeline-second")["Stacks"][0]
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    aliases = deployed.client("kms", "us-east-1").list_aliases()["Aliases"]
+    key_id = next(a["TargetKeyId"] for a in aliases if a["AliasName"] == f"alias/mlops-assets-{ACCOUNT}-us-east-1")
+    assert params[contracts.CROSS_REGION_KEY_PARAM] == f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{key_id}"

@@ -41,6 +41,7 @@ class StackSpec:
     tags: dict[str, str] = field(default_factory=dict)
     capabilities: tuple[str, ...] = ("CAPABILITY_NAMED_IAM",)
     kind: str = ""  # assets, bootstrap, service-catalog, codecommit, pipeline
+    account_set: str = ""  # the set a set-specific stack belongs to
 
     @property
     def label(self) -> str:

@@ -105,6 +105,7 @@ def pipeline_spec(config: PlatformConfig, rendered: dict[str, str], account_set:
         region=config.pipeline.region,
         tags=stack_tags(config, "pipeline"),
         kind="pipeline",
+        account_set=account_set.name,
     )
 
 

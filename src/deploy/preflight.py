@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import botocore.exceptions
 
+from src import contracts
 from src.aws import Aws, AwsError
 from src.aws.s3 import object_url, put_verified, sha256_hex
 from src.config import PlatformConfig
 from src.deploy.changeset import StackSpec
+from src.regions import partition_of
 
 STACK_TEMPLATE_PREFIX = "stack-templates"
 
@@ -27,6 +31,21 @@ def check_before_deploy(aws: Aws, config: PlatformConfig, spec: StackSpec) -> No
             f"may use the portfolio: aws ssm put-parameter --name {name} --type String --value <role ARN> "
             f"--region {spec.region}"
         ) from None
+
+
+def resolve_lookups(aws: Aws, config: PlatformConfig, spec: StackSpec) -> StackSpec:
+    """Fill parameters whose values exist only in AWS (a KMS key ARN behind an alias)."""
+    if contracts.CROSS_REGION_KEY_PARAM not in spec.template or not spec.account_set:
+        return spec
+    region = config.account_set(spec.account_set).region
+    alias = contracts.assets_key_alias(config.assets_bucket_in(region))
+    key_id = None
+    for page in aws.client("kms", region).get_paginator("list_aliases").paginate():
+        key_id = next((a.get("TargetKeyId") for a in page["Aliases"] if a["AliasName"] == alias), key_id)
+    if not key_id:
+        raise AwsError(f"{spec.label}: no KMS key {alias} in {region}: deploy the assets stack there first")
+    key_arn = f"arn:{partition_of(region)}:kms:{region}:{aws.account_id}:key/{key_id}"
+    return dataclasses.replace(spec, parameters={**spec.parameters, contracts.CROSS_REGION_KEY_PARAM: key_arn})
 
 
 def template_uploader(aws: Aws, config: PlatformConfig, region: str):

@@ -8,7 +8,7 @@ from src import contracts
 from src.aws import Aws
 from src.config import PlatformConfig
 from src.deploy.changeset import Change, Outcome, StackDeployer, StackSpec
-from src.deploy.preflight import check_before_deploy, template_uploader
+from src.deploy.preflight import check_before_deploy, resolve_lookups, template_uploader
 
 
 def service_role_arn(aws: Aws, config: PlatformConfig, account: str) -> str | None:
@@ -33,6 +33,7 @@ def deploy_stacks(
     for spec in specs:
         target = aws.in_account(spec.account, config.app_prefix)
         check_before_deploy(target, config, spec)
+        spec = resolve_lookups(aws, config, spec)
         deployer = StackDeployer(
             target.client("cloudformation", spec.region),
             echo=echo,

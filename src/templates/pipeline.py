@@ -8,7 +8,7 @@ bootstrap roles there).
 from __future__ import annotations
 
 from awacs.aws import Condition, StringLike
-from troposphere import Sub, Template
+from troposphere import Parameter, Ref, Template
 
 from src import contracts
 from src.config import AccountSet, PlatformConfig
@@ -138,10 +138,15 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
     other_regions = {}
     if account_set.region != config.pipeline.region:
         # The cross-region deploy action stores its artifacts in the assets bucket there.
-        other_regions[account_set.region] = pp.artifact_store(
-            assets_bucket,
-            Sub(f"arn:${{AWS::Partition}}:kms:{account_set.region}:${{AWS::AccountId}}:alias/{assets_bucket}"),
+        key_arn = t.add_parameter(
+            Parameter(
+                contracts.CROSS_REGION_KEY_PARAM,
+                Type="String",
+                AllowedPattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-f0-9-]+$",
+                Description=f"ARN of the KMS key of {assets_bucket} in {account_set.region} (looked up by deploy).",
+            )
         )
+        other_regions[account_set.region] = pp.artifact_store(assets_bucket, Ref(key_arn))
     platform_pipeline = pp.pipeline(
         "Pipeline",
         name=f"{prefix}-{name}",

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from awacs.aws import Bool, Condition, Principal, StringEquals
 from troposphere import AWSHelperFn, GetAtt, Ref, Sub, Tags, Template, kms, s3
 
+from src import contracts
 from src.templates.iam import allow, aws_principals, deny, policy
 
 READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation", "s3:ListBucket")
@@ -231,7 +232,7 @@ def add_encrypted_bucket(
     template.add_resource(
         kms.Alias(
             f"{title}KeyAlias",
-            AliasName=Sub(f"alias/{bucket_name}"),
+            AliasName=Sub(contracts.assets_key_alias(bucket_name)),
             TargetKeyId=Ref(key),
         )
     )
