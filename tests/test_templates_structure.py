@@ -447,3 +447,8 @@ def test_platform_pipeline_buildspec_runs_only_commands_the_cli_accepts(template
             with build.cli.make_context("build.py", list(args)) as ctx:
                 sub = build.cli.get_command(ctx, args[0])
                 sub.make_context(args[0], list(args[1:]), parent=ctx)
+
+
+def test_dynamic_product_refuses_a_deployment_region_other_than_its_own(templates):
+    rule = templates[contracts.dist_product("dynamic-accounts", "")]["Rules"]["DeploymentRegionIsTheProjectRegion"]
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "DeploymentRegion"}, {"Ref": "AWS::Region"}]}

@@ -40,6 +40,18 @@ def build(config: PlatformConfig) -> Template:
             ConstraintDescription="an AWS region name such as eu-west-1",
         )
     )
+    # Checked before anything is created: the deploy pipeline has an artifact store only here.
+    t.add_rule(
+        "DeploymentRegionIsTheProjectRegion",
+        {
+            "Assertions": [
+                {
+                    "Assert": {"Fn::Equals": [{"Ref": "DeploymentRegion"}, {"Ref": "AWS::Region"}]},
+                    "AssertDescription": "DeploymentRegion must be the region the project is created in",
+                }
+            ]
+        },
+    )
     targets = TargetAccounts(preprod="${PreProdAccount}", prod="${ProdAccount}", region="${DeploymentRegion}")
     shared = add_shared(t, config.app_prefix, targets)
     add_model_build(t, shared, seed_parameter=contracts.SSM_SEED_BUILD)
