@@ -162,10 +162,30 @@ def test_set_name_that_makes_a_bucket_name_too_long_is_rejected():
     )
 
 
-def test_longest_allowed_prefix_and_set_name_fit_every_limit():
+def test_longest_allowed_prefix_and_set_name_render_names_aws_accepts():
+    """Render with the longest names validation allows and measure every bucket and role name
+    at its longest (project name 32, project id 16, account 12, region 14 characters)."""
+    import json
+    import re
+
+    from src.render import render_all
+
     data = with_change("account_sets.0.name", "abcdefg")
     data["app_prefix"] = "abcdefghijklmnop"
-    assert parse_config(data, "cfg.yaml").app_prefix == "abcdefghijklmnop"
+    longest = {"SageMakerProjectId": "p" * 16, "SageMakerProjectName": "n" * 32, "AWS::AccountId": "0" * 12,
+               "AWS::Region": "x" * 14, "AWS::Partition": "aws"}
+    checked = 0
+    for path, text in render_all(parse_config(data, "cfg.yaml")).items():
+        for res in json.loads(text)["Resources"].values():
+            for prop, limit in (("BucketName", 63), ("RoleName", 64)):
+                value = res.get("Properties", {}).get(prop)
+                if value is None:
+                    continue
+                name = value["Fn::Sub"] if isinstance(value, dict) else value
+                name = re.sub(r"\$\{([^}]+)\}", lambda m: longest[m.group(1)], name)
+                assert len(name) <= limit, (path, prop, name, len(name))
+                checked += 1
+    assert checked > 40  # every bucket and role of every stack
 
 
 def test_existing_assets_bucket_is_rejected_when_sets_span_regions():

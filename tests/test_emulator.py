@@ -158,7 +158,7 @@ def test_diff_shows_changes_and_leaves_nothing_behind(packaged):
     assert result.exit_code == 0, result.output
     assert "Add     Repository" in result.output
     assert "planned" in result.output
-    assert packaged.stack_status("mlops-codecommit") in (None, "REVIEW_IN_PROGRESS", "DELETE_COMPLETE")
+    assert packaged.stack_status("mlops-codecommit") in (None, "DELETE_COMPLETE")
 
 
 def test_no_execute_creates_no_stack(packaged):
