@@ -15,9 +15,9 @@ from src.templates.project_parts import (
     SAGEMAKER_PIPELINE,
     SOURCE_ARTIFACT,
     ProjectShared,
+    add_codebuild_step,
     add_project_pipeline,
     ecr_auth,
-    log_statement,
     seeded_repository,
 )
 from src.templates.storage import account_root
@@ -117,15 +117,16 @@ def add_model_build(
     if image_repository is not None:
         build_env["ECR_REPOSITORY_URI"] = GetAtt(image_repository, "RepositoryUri")
 
-    build_role = t.add_resource(
-        role(
-            "ModelBuildCodeBuildRole",
-            name=contracts.project_role_name(prefix, "model-build"),
-            description="Upserts and starts the project's SageMaker pipeline from CodeBuild",
-            trust=service_trust("codebuild.amazonaws.com"),
-            statements=[
-                log_statement([build_name]),
-                *shared.pipeline_artifacts.access_statements(),
+    build = add_codebuild_step(
+        t,
+        shared,
+        role_title="ModelBuildCodeBuildRole",
+        project_title="ModelBuildProject",
+        purpose="model-build",
+        name=build_name,
+        description="Upserts and starts the SageMaker model building pipeline",
+        role_description="Upserts and starts the project's SageMaker pipeline from CodeBuild",
+        statements=[
                 *shared.artifacts.access_statements(),
                 allow(
                     [
@@ -140,68 +141,46 @@ def add_model_build(
                     [arn("sagemaker", f"pipeline/{SAGEMAKER_PIPELINE}"), arn("sagemaker", f"pipeline/{SAGEMAKER_PIPELINE}/*")],
                 ),
                 pass_role([sagemaker_role_arn], "sagemaker.amazonaws.com"),
-            ],
-            tags=project_tags(),
-        )
-    )
-    build = t.add_resource(
-        pp.codebuild_project(
-            "ModelBuildProject",
-            name=Sub(build_name),
-            description="Upserts and starts the SageMaker model building pipeline",
-            role=build_role,
-            artifacts_key=shared.pipeline_artifacts.key_arn,
-            buildspec=contracts.BUILDSPEC,
-            env=build_env,
-            tags=project_tags(),
-        )
+        ],
+        buildspec=contracts.BUILDSPEC,
+        env=build_env,
     )
 
     stages = [pp.stage("Source", pp.codecommit_source(GetAtt(repo, "Name"), PROJECT_BRANCH, SOURCE_ARTIFACT))]
     build_projects = [build]
     if image_repository is not None:
-        image_role = t.add_resource(
-            role(
-                "ImageBuildCodeBuildRole",
-                name=contracts.project_role_name(prefix, "image-build"),
-                description="Builds and pushes the project's container image",
-                trust=service_trust("codebuild.amazonaws.com"),
-                statements=[
-                    log_statement([image_build_name]),
-                    *shared.pipeline_artifacts.access_statements(write=False),
-                    ecr_auth(),
-                    allow(
-                        [
-                            "ecr:BatchCheckLayerAvailability",
-                            "ecr:BatchGetImage",
-                            "ecr:GetDownloadUrlForLayer",
-                            "ecr:InitiateLayerUpload",
-                            "ecr:UploadLayerPart",
-                            "ecr:CompleteLayerUpload",
-                            "ecr:PutImage",
-                        ],
-                        [GetAtt(image_repository, "Arn")],
-                    ),
-                ],
-                tags=project_tags(),
-            )
-        )
-        image_build = t.add_resource(
-            pp.codebuild_project(
-                "ImageBuildProject",
-                name=Sub(image_build_name),
-                description="Builds the training/inference container and pushes it to ECR",
-                role=image_role,
-                artifacts_key=shared.pipeline_artifacts.key_arn,
-                buildspec=contracts.DOCKER_BUILDSPEC,
-                env={
-                    "ECR_REPOSITORY_URI": GetAtt(image_repository, "RepositoryUri"),
-                    "AWS_REGION": Ref("AWS::Region"),
-                    "AWS_ACCOUNT_ID": Ref("AWS::AccountId"),
-                },
-                tags=project_tags(),
-                privileged=True,  # docker build needs the Docker daemon
-            )
+        image_build = add_codebuild_step(
+            t,
+            shared,
+            role_title="ImageBuildCodeBuildRole",
+            project_title="ImageBuildProject",
+            purpose="image-build",
+            name=image_build_name,
+            description="Builds the training/inference container and pushes it to ECR",
+            role_description="Builds and pushes the project's container image",
+            statements=[
+                ecr_auth(),
+                allow(
+                    [
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                        "ecr:InitiateLayerUpload",
+                        "ecr:UploadLayerPart",
+                        "ecr:CompleteLayerUpload",
+                        "ecr:PutImage",
+                    ],
+                    [GetAtt(image_repository, "Arn")],
+                ),
+            ],
+            buildspec=contracts.DOCKER_BUILDSPEC,
+            env={
+                "ECR_REPOSITORY_URI": GetAtt(image_repository, "RepositoryUri"),
+                "AWS_REGION": Ref("AWS::Region"),
+                "AWS_ACCOUNT_ID": Ref("AWS::AccountId"),
+            },
+            writes_artifacts=False,
+            privileged=True,  # docker build needs the Docker daemon
         )
         build_projects.insert(0, image_build)
         stages.append(pp.stage("ImageBuild", pp.codebuild_action("BuildImage", image_build, SOURCE_ARTIFACT)))

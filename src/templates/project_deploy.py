@@ -9,7 +9,7 @@ from troposphere import GetAtt, Ref, Sub, Template
 
 from src import contracts
 from src.templates import pipeline_parts as pp
-from src.templates.iam import allow, arn, role, service_trust
+from src.templates.iam import allow, arn
 from src.templates.project_parts import (
     BUILD_ARTIFACT,
     MODEL_PACKAGE_GROUP,
@@ -17,11 +17,11 @@ from src.templates.project_parts import (
     SOURCE_ARTIFACT,
     ProjectShared,
     TargetAccounts,
+    add_codebuild_step,
     add_events_role,
     add_project_pipeline,
     cfn_role_arn,
     deploy_role_arn,
-    log_statement,
     seeded_repository,
 )
 from src.templates.tags import PROJECT_ID_PARAM, PROJECT_NAME_PARAM, project_tags
@@ -54,70 +54,51 @@ def add_model_deploy(t: Template, shared: ProjectShared) -> None:
     scan_name = contracts.project_resource_name(prefix, "security-scan")
     group_arn = arn("sagemaker", f"model-package-group/{MODEL_PACKAGE_GROUP}")
 
-    deploy_build_role = t.add_resource(
-        role(
-            "ModelDeployCodeBuildRole",
-            name=contracts.project_role_name(prefix, "deploy-build"),
-            description="Finds the approved model and renders the endpoint templates",
-            trust=service_trust("codebuild.amazonaws.com"),
-            statements=[
-                log_statement([deploy_build_name]),
-                *shared.pipeline_artifacts.access_statements(),
-                allow(["sagemaker:DescribeModelPackageGroup"], [group_arn]),
-                # ListModelPackages is authorised against model-package ARNs of the group.
-                allow(
-                    ["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
-                    [group_arn, arn("sagemaker", f"model-package/{MODEL_PACKAGE_GROUP}/*")],
-                ),
-            ],
-            tags=project_tags(),
-        )
+    deploy_build = add_codebuild_step(
+        t,
+        shared,
+        role_title="ModelDeployCodeBuildRole",
+        project_title="ModelDeployBuildProject",
+        purpose="deploy-build",
+        name=deploy_build_name,
+        description="Renders the dev, preprod and prod endpoint templates",
+        role_description="Finds the approved model and renders the endpoint templates",
+        statements=[
+            allow(["sagemaker:DescribeModelPackageGroup"], [group_arn]),
+            # ListModelPackages is authorised against model-package ARNs of the group.
+            allow(
+                ["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
+                [group_arn, arn("sagemaker", f"model-package/{MODEL_PACKAGE_GROUP}/*")],
+            ),
+        ],
+        buildspec=contracts.BUILDSPEC,
+        env={
+            "SAGEMAKER_PROJECT_NAME": Ref(PROJECT_NAME_PARAM),
+            "SAGEMAKER_PROJECT_ID": Ref(PROJECT_ID_PARAM),
+            "MODEL_PACKAGE_GROUP_NAME": Ref(shared.model_package_group),
+            "ARTIFACT_BUCKET": shared.artifacts.name,
+            "ARTIFACT_BUCKET_KMS_ID": shared.artifacts.key_id,
+            "DEV_ACCOUNT_ID": Ref("AWS::AccountId"),
+            "PREPROD_ACCOUNT_ID": TargetAccounts.value(targets.preprod),
+            "PROD_ACCOUNT_ID": TargetAccounts.value(targets.prod),
+            "DEPLOYMENT_REGION": TargetAccounts.value(targets.region),
+            "MODEL_EXECUTION_ROLE_NAME": contracts.model_execution_role_name(prefix),
+        },
     )
-    deploy_build = t.add_resource(
-        pp.codebuild_project(
-            "ModelDeployBuildProject",
-            name=Sub(deploy_build_name),
-            description="Renders the dev, preprod and prod endpoint templates",
-            role=deploy_build_role,
-            artifacts_key=shared.pipeline_artifacts.key_arn,
-            buildspec=contracts.BUILDSPEC,
-            env={
-                "SAGEMAKER_PROJECT_NAME": Ref(PROJECT_NAME_PARAM),
-                "SAGEMAKER_PROJECT_ID": Ref(PROJECT_ID_PARAM),
-                "MODEL_PACKAGE_GROUP_NAME": Ref(shared.model_package_group),
-                "ARTIFACT_BUCKET": shared.artifacts.name,
-                "ARTIFACT_BUCKET_KMS_ID": shared.artifacts.key_id,
-                "DEV_ACCOUNT_ID": Ref("AWS::AccountId"),
-                "PREPROD_ACCOUNT_ID": TargetAccounts.value(targets.preprod),
-                "PROD_ACCOUNT_ID": TargetAccounts.value(targets.prod),
-                "DEPLOYMENT_REGION": TargetAccounts.value(targets.region),
-                "MODEL_EXECUTION_ROLE_NAME": contracts.model_execution_role_name(prefix),
-            },
-            tags=project_tags(),
-        )
-    )
-    scan_role = t.add_resource(
-        role(
-            "SecurityScanCodeBuildRole",
-            name=contracts.project_role_name(prefix, "security-scan"),
-            description="Lints and scans the rendered endpoint templates",
-            trust=service_trust("codebuild.amazonaws.com"),
-            statements=[log_statement([scan_name]), *shared.pipeline_artifacts.access_statements(write=False)],
-            tags=project_tags(),
-        )
-    )
-    scan = t.add_resource(
-        pp.codebuild_project(
-            "SecurityScanProject",
-            name=Sub(scan_name),
-            description="cfn-lint and checkov over the endpoint templates; fails on findings",
-            role=scan_role,
-            artifacts_key=shared.pipeline_artifacts.key_arn,
-            buildspec=SECURITY_SCAN_BUILDSPEC,
-            env={},
-            tags=project_tags(),
-            timeout_minutes=20,
-        )
+    scan = add_codebuild_step(
+        t,
+        shared,
+        role_title="SecurityScanCodeBuildRole",
+        project_title="SecurityScanProject",
+        purpose="security-scan",
+        name=scan_name,
+        description="cfn-lint and checkov over the endpoint templates; fails on findings",
+        role_description="Lints and scans the rendered endpoint templates",
+        statements=[],
+        buildspec=SECURITY_SCAN_BUILDSPEC,
+        env={},
+        writes_artifacts=False,
+        timeout_minutes=20,
     )
 
     stage_accounts = {"dev": "${AWS::AccountId}", "preprod": targets.preprod, "prod": targets.prod}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import GetAtt, Parameter, Sub, Template, codecommit, sagemaker, ssm
+from troposphere import GetAtt, Parameter, Sub, Template, codebuild, codecommit, sagemaker, ssm
 
 from src import contracts
 from src.templates import pipeline_parts as pp
@@ -284,3 +284,52 @@ def add_project_pipeline(
         )
     )
     return pipeline
+
+
+def add_codebuild_step(
+    t: Template,
+    shared: ProjectShared,
+    *,
+    role_title: str,
+    project_title: str,
+    purpose: str,
+    name: str,
+    description: str,
+    role_description: str,
+    statements: list[Any],
+    buildspec: str,
+    env: dict[str, Any],
+    writes_artifacts: bool = True,
+    privileged: bool = False,
+    timeout_minutes: int = 60,
+) -> codebuild.Project:
+    """A CodeBuild project of a project pipeline with its own role: logs to its log group,
+    reads (and writes) pipeline artifacts, plus `statements`."""
+    step_role = t.add_resource(
+        role(
+            role_title,
+            name=contracts.project_role_name(shared.prefix, purpose),
+            description=role_description,
+            trust=service_trust("codebuild.amazonaws.com"),
+            statements=[
+                log_statement([name]),
+                *shared.pipeline_artifacts.access_statements(write=writes_artifacts),
+                *statements,
+            ],
+            tags=project_tags(),
+        )
+    )
+    return t.add_resource(
+        pp.codebuild_project(
+            project_title,
+            name=Sub(name),
+            description=description,
+            role=step_role,
+            artifacts_key=shared.pipeline_artifacts.key_arn,
+            buildspec=buildspec,
+            env=env,
+            tags=project_tags(),
+            privileged=privileged,
+            timeout_minutes=timeout_minutes,
+        )
+    )
