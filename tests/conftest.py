@@ -47,3 +47,15 @@ def walk(node):
     elif isinstance(node, list):
         for value in node:
             yield from walk(value)
+
+
+@pytest.fixture
+def figures(request):
+    """Print measured figures into the test output, past pytest's capture."""
+
+    def emit(lines: list[str]) -> None:
+        capture = request.config.pluginmanager.getplugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            print("\n" + "\n".join(lines))
+
+    return emit

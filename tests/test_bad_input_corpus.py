@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -189,9 +188,9 @@ def test_incomplete_seed_code_gives_one_line_and_writes_nothing(app, missing, tm
     RESULTS.append(f"seed-{app}")
 
 
-def test_the_corpus_is_large_enough_and_fully_run():
+def test_the_corpus_is_large_enough_and_fully_run(figures):
     """Runs last in this module: counts the bad inputs that were actually exercised."""
     total = len(CASES) + len(FILE_CASES) + 3
-    sys.__stdout__.write(f"\nbad-input corpus: {len(RESULTS)} of {total} cases gave one clear line and left dist/ untouched\n")
+    figures([f"bad-input corpus: {len(RESULTS)} of {total} cases gave one clear line and left dist/ untouched"])
     assert total >= 30
     assert len(RESULTS) == total

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from src.lint import lint_templates
@@ -10,15 +12,32 @@ from tests.conftest import DIST
 DIST_FILES = sorted(p.relative_to(DIST).as_posix() for p in DIST.rglob("*.json"))
 
 
+@pytest.fixture(scope="module")
+def findings(config) -> dict[str, list]:
+    """cfn-lint findings per dist/ file, linted once for the module."""
+    files = {path: (DIST / path).read_text(encoding="utf-8") for path in DIST_FILES}
+    found = {path: [] for path in DIST_FILES}
+    for finding in lint_templates(files, list(config.regions)):
+        found[finding.path].append(finding)
+    return found
+
+
 def test_dist_is_not_empty():
     assert len(DIST_FILES) >= 8
 
 
 @pytest.mark.parametrize("path", DIST_FILES)
-def test_template_passes_cfn_lint(path, config):
-    text = (DIST / path).read_text(encoding="utf-8")
-    findings = lint_templates({path: text}, list(config.regions))
-    assert findings == [], "\n".join(map(str, findings))
+def test_template_passes_cfn_lint(path, findings):
+    assert findings[path] == [], "\n".join(map(str, findings[path]))
+
+
+def test_cfn_lint_figures_per_template(findings, config, figures):
+    lines = [f"cfn-lint ({', '.join(config.regions)}): errors warnings"]
+    for path in DIST_FILES:
+        levels = Counter(f.level for f in findings[path])
+        lines.append(f"  {levels['error']:>6} {levels['warning']:>8}  {path}")
+    figures(lines)
+    assert sum(len(v) for v in findings.values()) == 0
 
 
 def test_lint_reports_a_broken_template():

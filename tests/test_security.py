@@ -39,10 +39,6 @@ def _accepted(role: str, issue: str, detail: object) -> bool:
     return any(r == role and i == issue and text in str(detail) for r, i, text in PARLIAMENT_ALLOWED)
 
 
-def _report(lines: list[str]) -> None:
-    sys.__stdout__.write("\n" + "\n".join(lines) + "\n")
-
-
 @pytest.fixture(scope="module")
 def deploy_stage_templates(tmp_path_factory) -> Path:
     """The deploy app's dev/preprod/prod endpoint templates, rendered by the app itself."""
@@ -101,9 +97,9 @@ def _checkov_figures(reports: list[dict], root: Path, label: str) -> tuple[list[
     return lines, failures
 
 
-def test_checkov_finds_nothing_in_dist():
+def test_checkov_finds_nothing_in_dist(figures):
     lines, failures = _checkov_figures(_checkov(DIST), DIST, "dist/")
-    _report(lines)
+    figures(lines)
     scanned = {line.split()[-1] for line in lines[1:]}
     with_checkable = {
         p.relative_to(DIST).as_posix()
@@ -114,9 +110,9 @@ def test_checkov_finds_nothing_in_dist():
     assert failures == []
 
 
-def test_checkov_finds_nothing_in_the_deploy_apps_stage_templates(deploy_stage_templates):
+def test_checkov_finds_nothing_in_the_deploy_apps_stage_templates(deploy_stage_templates, figures):
     lines, failures = _checkov_figures(_checkov(deploy_stage_templates), deploy_stage_templates, "deploy_app stages")
-    _report(lines)
+    figures(lines)
     assert len(lines) == 4
     assert failures == []
 
@@ -130,7 +126,7 @@ def test_checkov_reports_a_public_unencrypted_bucket(tmp_path):
     assert any("CKV_AWS_18" in f for f in failures)
 
 
-def test_every_iam_policy_passes_parliament_or_is_justified():
+def test_every_iam_policy_passes_parliament_or_is_justified(figures):
     per_template: Counter = Counter()
     accepted: Counter = Counter()
     unexpected = []
@@ -144,7 +140,7 @@ def test_every_iam_policy_passes_parliament_or_is_justified():
             per_template[path] += 1
             unexpected.append(f"{path}: {role}: {finding.issue}: {finding.detail}")
     files = sorted({p for p, _, _ in identity_policies(DIST)})
-    _report(
+    figures(
         [f"parliament: {policies} role policies in {len(files)} templates"]
         + [f"  {per_template[f]:>3} findings, {accepted[f]:>2} allow-listed  {f}" for f in files]
     )
