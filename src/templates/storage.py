@@ -144,7 +144,6 @@ def add_access_log_bucket(
             ),
             Metadata=checkov_skips(
                 ("CKV_AWS_18", "This is the access-log bucket; logging it into itself would loop."),
-                ("CKV_AWS_145", "S3 server access log delivery supports only SSE-S3 target buckets, not SSE-KMS."),
             ),
             **extra,
         )
