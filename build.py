@@ -265,6 +265,9 @@ def _run_stacks(obj, profile, region, endpoint_url, poll_interval, package_dir, 
     def confirm(changes) -> bool:
         return click.confirm("Execute these changes?", default=False)
 
+    def confirm_recreate(stack: str) -> bool:
+        return click.confirm(f"{stack} is left from a failed create. Delete it and create it again?", default=False)
+
     def action():
         aws = _aws(profile, region or config.pipeline.region, endpoint_url)
         rendered = render_all(config)
@@ -287,6 +290,7 @@ def _run_stacks(obj, profile, region, endpoint_url, poll_interval, package_dir, 
             echo=click.echo,
             execute=execute,
             confirm=confirm if interactive and execute else None,
+            confirm_recreate=confirm_recreate if interactive and execute else None,
             recreate_failed=recreate,
             poll_seconds=poll_interval,
         )

@@ -55,3 +55,28 @@ def test_new_events_come_oldest_first_and_only_once():
     seen = {"e0"}
     assert [e["EventId"] for e in deployer._new_events("s", seen)] == ["e1", "e2", "e3", "e4"]
     assert deployer._new_events("s", seen) == []
+
+
+class FailedCreate:
+    """A stack left in ROLLBACK_COMPLETE; records what the deployer does to it."""
+
+    def __init__(self):
+        self.deleted = False
+
+    def describe_stacks(self, StackName: str) -> dict:
+        return {"Stacks": [{"StackStatus": "ROLLBACK_COMPLETE"}]}
+
+    def delete_stack(self, **_):
+        self.deleted = True
+
+
+def test_a_failed_create_is_not_deleted_when_the_user_declines():
+    import pytest
+
+    from src.deploy.changeset import DeployError, StackSpec
+
+    cfn = FailedCreate()
+    spec = StackSpec(name="s", template="{}", account="123456789012", region="eu-west-1")
+    with pytest.raises(DeployError, match="ROLLBACK_COMPLETE after a failed create"):
+        StackDeployer(cfn, echo=lambda _: None).deploy(spec, confirm_recreate=lambda name: False)
+    assert cfn.deleted is False

@@ -92,13 +92,22 @@ class StackDeployer:
         self.recreate_failed = recreate_failed
 
     # -- public -------------------------------------------------------------------------
-    def deploy(self, spec: StackSpec, *, execute: bool = True, confirm: Callable[[list[Change]], bool] | None = None) -> Outcome:
+    def deploy(
+        self,
+        spec: StackSpec,
+        *,
+        execute: bool = True,
+        confirm: Callable[[list[Change]], bool] | None = None,
+        confirm_recreate: Callable[[str], bool] | None = None,
+    ) -> Outcome:
+        """`confirm` is asked before executing changes, `confirm_recreate` before deleting a
+        stack left by a failed create (interactive runs); None means go ahead."""
         status = self._status(spec.name)
         if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
             self.echo(f"{spec.name}: {status}, waiting for it to settle")
             status = self._wait_stack(spec.name, baseline=set(), quiet=True)
         if status in FAILED_CREATE_STATES and execute:
-            if not self.recreate_failed:
+            if not self.recreate_failed or (confirm_recreate is not None and not confirm_recreate(spec.name)):
                 raise DeployError(
                     f"{spec.label} is in {status} after a failed create; delete it or run without --no-recreate"
                 )

@@ -26,6 +26,7 @@ def deploy_stacks(
     echo: Callable[[str], None] = print,
     execute: bool = True,
     confirm: Callable[[list[Change]], bool] | None = None,
+    confirm_recreate: Callable[[str], bool] | None = None,
     recreate_failed: bool = True,
     poll_seconds: float = 2.0,
 ) -> list[tuple[StackSpec, Outcome]]:
@@ -43,5 +44,7 @@ def deploy_stacks(
             role_arn=service_role_arn(aws, config, spec.account),
         )
         echo(f"== {spec.label}")
-        outcomes.append((spec, deployer.deploy(spec, execute=execute, confirm=confirm)))
+        outcomes.append(
+            (spec, deployer.deploy(spec, execute=execute, confirm=confirm, confirm_recreate=confirm_recreate))
+        )
     return outcomes
