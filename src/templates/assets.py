@@ -11,7 +11,7 @@ from troposphere import Output, Parameter, Ref, Template
 
 from src import contracts
 from src.config import PlatformConfig
-from src.templates.storage import Access, add_access_log_bucket, add_encrypted_bucket
+from src.templates.storage import add_access_log_bucket, add_encrypted_bucket
 
 READER_ACCOUNTS_PARAM = "ReaderAccountIds"
 
@@ -36,7 +36,7 @@ def build(config: PlatformConfig) -> Template:
         "AssetsBucket",
         bucket_name=contracts.assets_bucket_name(config.app_prefix, "${AWS::AccountId}", "${AWS::Region}"),
         description="Encrypts the MLOps platform's packaged assets",
-        access=Access(readers=Ref(readers)),
+        readers=Ref(readers),
         logs=logs,
     )
     t.add_output(Output("BucketName", Value=assets.name))

@@ -15,7 +15,7 @@ from src.config import AccountSet, PlatformConfig
 from src.templates import pipeline_parts as pp
 from src.templates.iam import allow, arn, role, s3_arn, service_trust
 from src.templates.project_parts import cfn_role_arn, deploy_role_arn
-from src.templates.storage import Access, add_access_log_bucket, add_encrypted_bucket
+from src.templates.storage import add_access_log_bucket, add_encrypted_bucket
 
 SOURCE = "Source"
 PACKAGED = "Packaged"
@@ -56,7 +56,7 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
         "ArtifactsBucket",
         bucket_name=contracts.pipeline_bucket_name(prefix, name),
         description=f"Encrypts pipeline artifacts of account set '{name}'",
-        access=Access(readers=[dev_deploy_role]),
+        readers=[dev_deploy_role],
         logs=logs,
     )
     assets_bucket = config.assets_bucket_in(account_set.region)

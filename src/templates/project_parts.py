@@ -22,7 +22,7 @@ from src.templates.iam import (
     role,
     service_trust,
 )
-from src.templates.storage import Access, EncryptedBucket, account_root, add_access_log_bucket, add_encrypted_bucket
+from src.templates.storage import EncryptedBucket, account_root, add_access_log_bucket, add_encrypted_bucket
 from src.templates.tags import PROJECT_ID_PARAM, PROJECT_NAME_PARAM, project_tag_map, project_tags
 
 PROJECT_BRANCH = "main"
@@ -131,7 +131,7 @@ def add_shared(t: Template, prefix: str, targets: TargetAccounts) -> ProjectShar
         "ArtifactsBucket",
         bucket_name=contracts.project_bucket_name(prefix, "artifacts"),
         description="Encrypts the project's model artifacts",
-        access=Access(readers=other_roots),
+        readers=other_roots,
         tags=project_tags(),
         retain=True,
         logs=logs,
@@ -146,7 +146,7 @@ def add_shared(t: Template, prefix: str, targets: TargetAccounts) -> ProjectShar
         "PipelineArtifactsBucket",
         bucket_name=contracts.project_bucket_name(prefix, "pipeline"),
         description="Encrypts the project's CodePipeline artifacts",
-        access=Access(readers=deploy_roles),
+        readers=deploy_roles,
         tags=project_tags(),
         retain=True,
         logs=logs,

@@ -2,12 +2,12 @@
 
 Secure by default: SSE-KMS with a bucket key, versioning, all public access blocked, object
 ownership enforced, TLS-only bucket policy, key rotation on. Other principals get access only
-by being named as readers or writers.
+by being named as readers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from awacs.aws import Bool, Condition, Principal, StringEquals
@@ -17,9 +17,7 @@ from src import contracts
 from src.templates.iam import allow, aws_principals, deny, policy
 
 READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation", "s3:ListBucket")
-WRITE_ACTIONS = ("s3:PutObject",)
 KEY_READ_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
-KEY_WRITE_ACTIONS = ("kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
 # Administration of the key stays with the owning account (delegated to its IAM policies).
 KEY_ADMIN_ACTIONS = (
     "kms:Create*",
@@ -169,23 +167,12 @@ def add_access_log_bucket(
     return LogBucket(bucket)
 
 
-@dataclass(frozen=True)
-class Access:
-    """Principals given access to a bucket and its key: lists of ARNs, or for `readers` one
-    CloudFormation expression that is itself a list (e.g. a Ref to a CommaDelimitedList)."""
-
-    readers: Sequence[Any] | AWSHelperFn = field(default_factory=tuple)
-    writers: Sequence[Any] = field(default_factory=tuple)
-
-    def has_readers(self) -> bool:
-        return isinstance(self.readers, AWSHelperFn) or bool(self.readers) or bool(self.writers)
-
-    def reader_principal(self) -> Principal:
-        if isinstance(self.readers, AWSHelperFn):
-            if self.writers:
-                raise ValueError("a list expression of readers cannot be combined with writers")
-            return Principal("AWS", self.readers)
-        return aws_principals([*self.readers, *self.writers])
+def _reader_principal(readers: Sequence[Any] | AWSHelperFn) -> Principal:
+    """Readers are ARNs, or one CloudFormation expression that is itself a list (e.g. a Ref to
+    a CommaDelimitedList parameter)."""
+    if isinstance(readers, AWSHelperFn):
+        return Principal("AWS", readers)
+    return aws_principals(readers)
 
 
 def add_encrypted_bucket(
@@ -194,7 +181,7 @@ def add_encrypted_bucket(
     *,
     bucket_name: str,
     description: str,
-    access: Access = Access(),
+    readers: Sequence[Any] | AWSHelperFn = (),
     tags: Tags | None = None,
     retain: bool = False,
     logs: LogBucket,
@@ -209,14 +196,9 @@ def add_encrypted_bucket(
     key_statements = [
         allow(KEY_ADMIN_ACTIONS, ["*"], sid="OwningAccountAdministers", principal=aws_principals([_root()])),
     ]
-    if access.has_readers():
-        key_statements.append(
-            allow(KEY_READ_ACTIONS, ["*"], sid="ReadersDecrypt", principal=access.reader_principal())
-        )
-    if access.writers:
-        key_statements.append(
-            allow(KEY_WRITE_ACTIONS, ["*"], sid="WritersEncrypt", principal=aws_principals(access.writers))
-        )
+    has_readers = isinstance(readers, AWSHelperFn) or bool(readers)
+    if has_readers:
+        key_statements.append(allow(KEY_READ_ACTIONS, ["*"], sid="ReadersDecrypt", principal=_reader_principal(readers)))
     key_kwargs: dict[str, Any] = {"Tags": tags} if tags is not None else {}
     key = template.add_resource(
         kms.Key(
@@ -248,13 +230,9 @@ def add_encrypted_bucket(
     )
     stored = EncryptedBucket(bucket=bucket, key=key)
     bucket_statements = [_deny_insecure_transport(stored.arn, stored.objects_arn)]
-    if access.has_readers():
+    if has_readers:
         bucket_statements.append(
-            allow(READ_ACTIONS, [stored.arn, stored.objects_arn], sid="ReadersRead", principal=access.reader_principal())
-        )
-    if access.writers:
-        bucket_statements.append(
-            allow(WRITE_ACTIONS, [stored.objects_arn], sid="WritersWrite", principal=aws_principals(access.writers))
+            allow(READ_ACTIONS, [stored.arn, stored.objects_arn], sid="ReadersRead", principal=_reader_principal(readers))
         )
     template.add_resource(
         s3.BucketPolicy(f"{title}Policy", Bucket=Ref(bucket), PolicyDocument=policy(*bucket_statements))
@@ -271,4 +249,4 @@ def account_root(account: str) -> Sub:
     return _root(account)
 
 
-__all__ = ["Access", "EncryptedBucket", "LogBucket", "account_root", "add_access_log_bucket", "add_encrypted_bucket", "checkov_skips"]
+__all__ = ["EncryptedBucket", "LogBucket", "account_root", "add_access_log_bucket", "add_encrypted_bucket", "checkov_skips"]
