@@ -30,6 +30,17 @@ CONFIG = {
         {"name": "second", "dev_account": ACCOUNT, "preprod_account": ACCOUNT, "prod_account": ACCOUNT, "region": "us-east-1"},
     ],
 }
+# Every stack `deploy --bootstrap` creates for CONFIG: (name, region).
+ALL_STACKS = {
+    ("mlops-assets", "eu-west-1"),
+    ("mlops-assets", "us-east-1"),
+    ("mlops-bootstrap", "eu-west-1"),
+    ("mlops-service-catalog-first", "eu-west-1"),
+    ("mlops-service-catalog-second", "us-east-1"),
+    ("mlops-codecommit", "eu-west-1"),
+    ("mlops-pipeline-first", "eu-west-1"),
+    ("mlops-pipeline-second", "eu-west-1"),
+}
 ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

@@ -8,18 +8,11 @@ import json
 import pytest
 
 from src import contracts
-from src.local import moto_server
-from tests.emulator import ACCOUNT, CONFIG, Emulator, emulate_rollbacks, write_config
+from tests.emulator import ACCOUNT, ALL_STACKS, CONFIG, Emulator, emulate_rollbacks, write_config
 
 pytestmark = pytest.mark.emulator
 
 SET_REGIONS = {"first": "eu-west-1", "second": "us-east-1"}
-
-
-@pytest.fixture(scope="module")
-def server():
-    with moto_server() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture
@@ -118,17 +111,7 @@ def test_package_refuses_credentials_of_another_account(emu, tmp_path):
 
 
 def test_deploy_creates_every_stack(deployed):
-    expected = {
-        ("mlops-assets", "eu-west-1"),
-        ("mlops-assets", "us-east-1"),
-        ("mlops-bootstrap", "eu-west-1"),
-        ("mlops-service-catalog-first", "eu-west-1"),
-        ("mlops-service-catalog-second", "us-east-1"),
-        ("mlops-codecommit", "eu-west-1"),
-        ("mlops-pipeline-first", "eu-west-1"),
-        ("mlops-pipeline-second", "eu-west-1"),
-    }
-    for name, region in expected:
+    for name, region in ALL_STACKS:
         assert deployed.stack_status(name, region) == "CREATE_COMPLETE", (name, region)
 
 

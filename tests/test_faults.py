@@ -48,23 +48,12 @@ from click.testing import CliRunner, Result
 import build
 from src import contracts
 from src.aws import Aws
-from src.local import moto_server
 from src.package.zipper import list_files
-from tests.emulator import ACCOUNT, CONFIG, ENV, Emulator, emulate_rollbacks, write_config
+from tests.emulator import ACCOUNT, ALL_STACKS, CONFIG, ENV, Emulator, emulate_rollbacks, write_config
 
 pytestmark = pytest.mark.emulator
 
 CODE_PARAMETERS = (contracts.SSM_SEED_BUCKET, *contracts.SEED_APPS.values())
-ALL_STACKS = {
-    ("mlops-assets", "eu-west-1"),
-    ("mlops-assets", "us-east-1"),
-    ("mlops-bootstrap", "eu-west-1"),
-    ("mlops-service-catalog-first", "eu-west-1"),
-    ("mlops-service-catalog-second", "us-east-1"),
-    ("mlops-codecommit", "eu-west-1"),
-    ("mlops-pipeline-first", "eu-west-1"),
-    ("mlops-pipeline-second", "eu-west-1"),
-}
 PIPELINES = {("mlops-pipeline-first", "eu-west-1"), ("mlops-pipeline-second", "eu-west-1")}
 SERVICE_CATALOGS = {("mlops-service-catalog-first", "eu-west-1"), ("mlops-service-catalog-second", "us-east-1")}
 DONE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
@@ -106,12 +95,6 @@ def case_log(request):
 
 
 # --- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server():
-    with moto_server() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture(scope="module")

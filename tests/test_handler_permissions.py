@@ -12,7 +12,6 @@ import pytest
 from src import contracts
 from tests.conftest import resources_of
 from tests.handlers import allowed, handler_permissions, is_iam_action
-from tests.test_security import deploy_stage_templates  # noqa: F401  (fixture)
 
 NOT_USED = {
     "codestar-connections:*": "sources are CodeCommit and templates load from S3 URLs, never CodeStar connections",
@@ -69,7 +68,7 @@ def test_cfn_execution_role_can_manage_the_service_catalog_stack(templates, conf
     assert _missing(types, granted) == {}
 
 
-def test_cfn_execution_role_can_manage_the_endpoint_stacks(templates, deploy_stage_templates):  # noqa: F811
+def test_cfn_execution_role_can_manage_the_endpoint_stacks(templates, deploy_stage_templates):
     granted = _actions(templates[contracts.dist_bootstrap()], "CloudFormationExecutionRole")
     types = {
         r["Type"]

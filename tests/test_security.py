@@ -7,18 +7,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from parliament import analyze_policy_string
 
 from tests.conftest import DIST, ROOT
 from tests.policies import identity_policies
 
 CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".venv-checkov" / "bin" / "checkov"))
-DEPLOY_APP = ROOT / "seed_code" / "deploy_app"
 
 # (role logical id, parliament issue, text in the finding's detail) -> why it is accepted.
 PARLIAMENT_ALLOWED = {
@@ -37,36 +34,6 @@ PARLIAMENT_ALLOWED = {
 
 def _accepted(role: str, issue: str, detail: object) -> bool:
     return any(r == role and i == issue and text in str(detail) for r, i, text in PARLIAMENT_ALLOWED)
-
-
-@pytest.fixture(scope="module")
-def deploy_stage_templates(tmp_path_factory) -> Path:
-    """The deploy app's dev/preprod/prod endpoint templates, rendered by the app itself."""
-    out = tmp_path_factory.mktemp("stage-templates")
-    env = {
-        "PATH": os.environ["PATH"],
-        "SAGEMAKER_PROJECT_NAME": "demo-project",
-        "SAGEMAKER_PROJECT_ID": "p-abc123",
-        "MODEL_PACKAGE_GROUP_NAME": "demo-project-p-abc123",
-        "ARTIFACT_BUCKET": "mlops-p-abc123-artifacts-123456789012",
-        "ARTIFACT_BUCKET_KMS_ID": "1234abcd-12ab-34cd-56ef-1234567890ab",
-        "DEV_ACCOUNT_ID": "123456789012",
-        "PREPROD_ACCOUNT_ID": "210987654321",
-        "PROD_ACCOUNT_ID": "310987654321",
-        "DEPLOYMENT_REGION": "eu-west-1",
-        "MODEL_EXECUTION_ROLE_NAME": "mlops-sagemaker-model-execution",
-    }
-    arn = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/demo-project-p-abc123/3"
-    result = subprocess.run(
-        [sys.executable, "-m", "model_deploy.build", "--output-dir", str(out), "--model-package-arn", arn],
-        cwd=DEPLOY_APP,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["dev.template.json", "preprod.template.json", "prod.template.json"]
-    return out
 
 
 def _checkov(directory: Path) -> list[dict]:

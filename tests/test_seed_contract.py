@@ -14,7 +14,6 @@ import pytest
 from src import contracts
 from tests.conftest import ROOT, resources_of
 from tests.policies import resolve
-from tests.test_security import deploy_stage_templates  # noqa: F401  (fixture)
 
 SEED = ROOT / "seed_code"
 
@@ -64,7 +63,7 @@ def _cfn_role_statements(templates) -> list[dict]:
     return resolve(role["Properties"]["Policies"][0]["PolicyDocument"], bootstrap)["Statement"]
 
 
-def test_endpoint_stacks_create_only_what_the_cfn_execution_role_allows(templates, deploy_stage_templates):  # noqa: F811
+def test_endpoint_stacks_create_only_what_the_cfn_execution_role_allows(templates, deploy_stage_templates):
     statements = _cfn_role_statements(templates)
     allowed = {a for st in statements for a in st["Action"]}
     for path in sorted(deploy_stage_templates.glob("*.template.json")):
@@ -73,7 +72,7 @@ def test_endpoint_stacks_create_only_what_the_cfn_execution_role_allows(template
             assert CREATE_ACTION[res["Type"]] in allowed, f"{path.name}: {logical_id}"
 
 
-def test_endpoint_key_aliases_match_what_the_cfn_execution_role_may_create(templates, deploy_stage_templates):  # noqa: F811
+def test_endpoint_key_aliases_match_what_the_cfn_execution_role_may_create(templates, deploy_stage_templates):
     patterns = [
         r for st in _cfn_role_statements(templates) if "kms:CreateAlias" in st["Action"] for r in st["Resource"]
     ]
@@ -84,7 +83,7 @@ def test_endpoint_key_aliases_match_what_the_cfn_execution_role_may_create(templ
                 assert any(fnmatch.fnmatch(arn, p) for p in patterns), (arn, patterns)
 
 
-def test_endpoint_models_run_as_the_bootstrap_model_execution_role(deploy_stage_templates, config):  # noqa: F811
+def test_endpoint_models_run_as_the_bootstrap_model_execution_role(deploy_stage_templates, config):
     for path in sorted(deploy_stage_templates.glob("*.template.json")):
         model = next(r for r in json.loads(path.read_text())["Resources"].values() if r["Type"] == "AWS::SageMaker::Model")
         assert json.dumps(model["Properties"]["ExecutionRoleArn"]).endswith(

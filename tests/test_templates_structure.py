@@ -12,16 +12,15 @@ from src import contracts
 from src.templates import launch_role
 from tests.conftest import resources_of, walk
 
-PRODUCT_PATHS = lambda templates: sorted(p for p in templates if "/products/" in p or p.startswith("products/"))  # noqa: E731
+
+def PRODUCT_PATHS(templates: dict) -> list[str]:
+    return sorted(p for p in templates if "/products/" in p or p.startswith("products/"))
 ACCOUNT_RE = re.compile(r"(?<!\d)\d{12}(?!\d)")
 
 
 def _taggable_types() -> dict[str, bool]:
     """resource type -> whether troposphere knows a Tags property for it."""
     import importlib
-    import pkgutil
-
-    import troposphere
 
     types: dict[str, bool] = {}
     for module in ("codebuild", "codecommit", "codepipeline", "ecr", "events", "iam", "kms", "s3", "sagemaker", "ssm"):
@@ -29,7 +28,6 @@ def _taggable_types() -> dict[str, bool]:
         for obj in vars(mod).values():
             if isinstance(obj, type) and issubclass(obj, BaseAWSObject) and getattr(obj, "resource_type", None):
                 types[obj.resource_type] = "Tags" in obj.props
-    assert pkgutil and troposphere
     return types
 
 
