@@ -158,6 +158,7 @@ def _fail_cleanly(action):
 
     from src.aws import AwsError
     from src.aws.s3 import UploadError
+    from src.config import UnknownAccountSet
     from src.deploy.changeset import DeployError
     from src.deploy.plan import PlanError
     from src.local import EmulatorError
@@ -172,10 +173,8 @@ def _fail_cleanly(action):
             err=True,
         )
         sys.exit(130)
-    except (AwsError, DeployError, EmulatorError, PlanError, SeedCodeError, UploadError) as exc:
+    except (AwsError, DeployError, EmulatorError, PlanError, SeedCodeError, UnknownAccountSet, UploadError) as exc:
         raise click.ClickException(str(exc)) from None
-    except KeyError as exc:  # unknown account set
-        raise click.ClickException(str(exc.args[0])) from None
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         from src.aws.session import describe_error
 

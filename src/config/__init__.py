@@ -1,7 +1,14 @@
 """Platform configuration: one YAML file, validated once into frozen dataclasses."""
 
 from src.config.loader import DEFAULT_CONFIG, ConfigError, load_config, parse_config
-from src.config.models import AccountSet, PipelineAccount, PlatformConfig, Repository, ServiceCatalogSettings
+from src.config.models import (
+    AccountSet,
+    PipelineAccount,
+    PlatformConfig,
+    Repository,
+    ServiceCatalogSettings,
+    UnknownAccountSet,
+)
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -11,6 +18,7 @@ __all__ = [
     "PlatformConfig",
     "Repository",
     "ServiceCatalogSettings",
+    "UnknownAccountSet",
     "load_config",
     "parse_config",
 ]

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from src import contracts
 
 
+class UnknownAccountSet(LookupError):
+    """A command named an account set the config does not have."""
+
+
 @dataclass(frozen=True)
 class AccountSet:
     """DEV hosts Service Catalog and SageMaker projects; PREPROD/PROD host endpoints."""
@@ -72,4 +76,4 @@ class PlatformConfig:
             if account_set.name == name:
                 return account_set
         known = ", ".join(s.name for s in self.account_sets)
-        raise KeyError(f"unknown account set '{name}' (known: {known})")
+        raise UnknownAccountSet(f"unknown account set '{name}' (known: {known})")

@@ -139,7 +139,7 @@ def full_plan(
     """Stacks in deployment order, limited by set and/or stack (name or kind). Package
     outputs are read only for the stacks chosen."""
     if only_set is not None:
-        config.account_set(only_set)  # raises KeyError naming the known sets
+        config.account_set(only_set)  # UnknownAccountSet names the known sets
     sets = [s for s in config.account_sets if only_set in (None, s.name)]
     prefix = config.app_prefix
     package_dir = package_dir if with_parameters else None  # destroy needs no package outputs

@@ -93,7 +93,7 @@ def package(
     assets buckets must already exist (the pipeline's role does not manage stacks)."""
     dev_targets = [s for s in config.account_sets if only_set in (None, s.name)]
     if only_set is not None:
-        config.account_set(only_set)  # KeyError naming the known sets
+        config.account_set(only_set)  # UnknownAccountSet names the known sets
     if aws.account_id != config.pipeline.account_id:
         raise AwsError(
             f"package runs with the pipeline account's credentials ({config.pipeline.account_id}), "
