@@ -7,14 +7,13 @@ are then replaced atomically and only when their content changed.
 from __future__ import annotations
 
 import difflib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from troposphere import Template
 
 from src.config import PlatformConfig
+from src.files import atomic_write
 from src.templates import registry
 
 
@@ -48,15 +47,7 @@ def write_dist(files: dict[str, str], dist: Path) -> DistChanges:
         if target.is_file() and target.read_text(encoding="utf-8") == text:
             changes.unchanged.append(rel)
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(target, text)
         changes.written.append(rel)
     for rel in sorted(_existing(dist) - set(files)):
         (dist / rel).unlink()

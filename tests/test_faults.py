@@ -959,7 +959,7 @@ def test_deploy_after_package_interrupted_while_writing_its_outputs_says_to_run_
 ):
     from src.package import packager
 
-    original = packager._atomic_write
+    original = packager.atomic_write
     written = []
 
     def interrupt_second(path, text):
@@ -968,10 +968,10 @@ def test_deploy_after_package_interrupted_while_writing_its_outputs_says_to_run_
         written.append(path)
         original(path, text)
 
-    monkeypatch.setattr(packager, "_atomic_write", interrupt_second)
+    monkeypatch.setattr(packager, "atomic_write", interrupt_second)
     assert_interrupted_cleanly(cli(emu, "package"))
     assert [p.name for p in written] == ["service-catalog.parameters.json"]
-    monkeypatch.setattr(packager, "_atomic_write", original)
+    monkeypatch.setattr(packager, "atomic_write", original)
     result = cli(emu, "deploy", "--yes", "--stack", "service-catalog")
     assert_fails_cleanly(result, "sets/second/service-catalog.parameters.json not found: run `build.py package` first")
     package_converges(emu, request)

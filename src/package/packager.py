@@ -8,8 +8,6 @@ at every moment each SSM parameter names an object that exists, whatever fails.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,6 +20,7 @@ from src.aws.s3 import copy_verified, object_url, put_verified, sha256_hex
 from src.config import PlatformConfig
 from src.deploy.changeset import StackDeployer
 from src.deploy.plan import assets_specs, stack_tags
+from src.files import atomic_write
 from src.package.seed import check_seed_apps
 from src.package.zipper import deterministic_zip
 
@@ -91,9 +90,9 @@ def package(
     """Package everything; `only_set` limits the SSM writes to that set's DEV account (the
     platform pipeline of a set may only write there); without `deploy_assets_stack` the
     assets buckets must already exist (the pipeline's role does not manage stacks)."""
-    dev_targets = [s for s in config.account_sets if only_set in (None, s.name)]
     if only_set is not None:
         config.account_set(only_set)  # UnknownAccountSet names the known sets
+    dev_targets = [s for s in config.account_sets if only_set in (None, s.name)]
     if aws.account_id != config.pipeline.account_id:
         raise AwsError(
             f"package runs with the pipeline account's credentials ({config.pipeline.account_id}), "
@@ -135,7 +134,7 @@ def package(
 
     # 3. Record what deploy (and the platform pipeline's deploy action) will use.
     result.manifest = _manifest(config, artifacts, buckets, aws.endpoint_url)
-    _write_outputs(config, result.manifest, package_dir, by_name, buckets, aws.endpoint_url)
+    _write_outputs(config, result.manifest, package_dir, by_name, buckets)
     echo(f"manifest: {package_dir / contracts.MANIFEST_NAME}")
     return result
 
@@ -200,7 +199,6 @@ def _write_outputs(
     package_dir: Path,
     by_name: dict[str, Artifact],
     buckets: dict[str, str],
-    endpoint: str | None,
 ) -> None:
     files: dict[str, dict] = {}
     for s in config.account_sets:
@@ -224,16 +222,4 @@ def _write_outputs(
     }
     files[contracts.MANIFEST_NAME] = manifest  # last: its presence means the rest is complete
     for rel, content in files.items():
-        _atomic_write(package_dir / rel, json.dumps(content, indent=2, sort_keys=True) + "\n")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        atomic_write(package_dir / rel, json.dumps(content, indent=2, sort_keys=True) + "\n")
