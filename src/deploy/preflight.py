@@ -35,7 +35,9 @@ def check_before_deploy(aws: Aws, config: PlatformConfig, spec: StackSpec) -> No
 
 def resolve_lookups(aws: Aws, config: PlatformConfig, spec: StackSpec) -> StackSpec:
     """Fill parameters whose values exist only in AWS (a KMS key ARN behind an alias)."""
-    if contracts.CROSS_REGION_KEY_PARAM not in spec.template or not spec.account_set:
+    # Only a set's pipeline stack, and only when the set is in another region, takes one
+    # (see templates/pipeline.py).
+    if spec.kind != "pipeline" or config.account_set(spec.account_set).region == config.pipeline.region:
         return spec
     region = config.account_set(spec.account_set).region
     alias = contracts.assets_key_alias(config.assets_bucket_in(region))
