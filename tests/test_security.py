@@ -29,6 +29,11 @@ PARLIAMENT_ALLOWED = {
         "is not known in advance; the grant is limited by the condition "
         "s3:ExistingObjectTag/servicecatalog:provisioning = true, as the Service Catalog guide prescribes."
     ),
+    ("ProductLaunchRole", "RESOURCE_STAR", "kms:TagResource"): (
+        "Tagging a KMS key while creating it is authorized on '*' (KMS developer guide, 'Controlling access "
+        "to tags': the permission must be in an IAM policy that isn't restricted to particular KMS keys); the "
+        "statement requires the project-id tag on the request, like kms:CreateKey."
+    ),
 }
 
 

@@ -110,6 +110,15 @@ def account_trust(accounts: Any) -> PolicyDocument:
     )
 
 
+def codebuild_logs(project_names: Sequence[Any]) -> Statement:
+    """What CodeBuild does with a project's role to write its build logs: create the log group
+    (authorized on the group ARN) and its streams (on `<group ARN>:log-stream:...`)."""
+    resources = []
+    for name in project_names:
+        resources += [arn("logs", f"log-group:/aws/codebuild/{name}"), arn("logs", f"log-group:/aws/codebuild/{name}:*")]
+    return allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], resources)
+
+
 def pass_role(role_arns: Sequence[Any], service: str) -> Statement:
     """iam:PassRole on named roles only, and only to the one service that needs them."""
     return allow(

@@ -238,9 +238,10 @@ def statements(prefix: str, assets_buckets: list[str], execution_role_parameter:
             ["cloudformation:ValidateTemplate", "cloudformation:GetTemplateSummary", "kms:ListAliases", "codecommit:ListRepositories"],
             ["*"],
         ),
-        # kms:CreateKey cannot be scoped to a resource; require the project tag on the request.
+        # kms:CreateKey cannot be scoped to a resource, nor can tagging a key while creating it
+        # (KMS developer guide, "Controlling access to tags"); require the project tag.
         allow(
-            ["kms:CreateKey"],
+            ["kms:CreateKey", "kms:TagResource"],
             ["*"],
             condition=Condition(StringLike({f"aws:RequestTag/{contracts.TAG_PROJECT_ID}": "*"})),
         ),

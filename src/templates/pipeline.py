@@ -13,7 +13,7 @@ from troposphere import Parameter, Ref, Template
 from src import contracts
 from src.config import AccountSet, PlatformConfig
 from src.templates import pipeline_parts as pp
-from src.templates.iam import allow, arn, role, s3_arn, service_trust
+from src.templates.iam import allow, arn, codebuild_logs, role, s3_arn, service_trust
 from src.templates.project_parts import cfn_role_arn, deploy_role_arn
 from src.templates.storage import add_access_log_bucket, add_encrypted_bucket
 
@@ -84,10 +84,7 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
             description="Renders, lints and packages the platform in CodeBuild",
             trust=service_trust("codebuild.amazonaws.com"),
             statements=[
-                allow(
-                    ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    [arn("logs", f"log-group:/aws/codebuild/{package_name}:*")],
-                ),
+                codebuild_logs([package_name]),
                 *artifact_rw,
                 *assets_rw,
                 # SSM seed-code parameters live in the DEV account: written through its deploy role.

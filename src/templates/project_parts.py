@@ -18,6 +18,7 @@ from src.templates.iam import (
     allow,
     arn,
     aws_principals,
+    codebuild_logs,
     policy_dict,
     role,
     service_trust,
@@ -195,13 +196,6 @@ def seeded_repository(title: str, name: str, description: str, seed_parameter: s
     )
 
 
-def log_statement(project_names: list[str]) -> Any:
-    return allow(
-        ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-        [arn("logs", f"log-group:/aws/codebuild/{name}:*") for name in project_names],
-    )
-
-
 def ecr_auth() -> Any:
     # ecr:GetAuthorizationToken has no resource-level permissions.
     return allow(["ecr:GetAuthorizationToken"], ["*"])
@@ -312,7 +306,7 @@ def add_codebuild_step(
             description=role_description,
             trust=service_trust("codebuild.amazonaws.com"),
             statements=[
-                log_statement([name]),
+                codebuild_logs([name]),
                 *shared.pipeline_artifacts.access_statements(write=writes_artifacts),
                 *statements,
             ],

@@ -1,0 +1,432 @@
+"""What CodeBuild, CodePipeline, EventBridge and SageMaker Pipelines do, played from the state
+the emulator holds (projects, pipelines and rules as created, not as rendered).
+
+- CodeBuild assumes the project's service role (aws:SourceArn = the project ARN,
+  aws:SourceAccount = its account; CodeBuild user guide, "Create a CodeBuild service role"),
+  writes build logs with it, downloads the input artifact, runs the buildspec's build phase
+  with the project's environment variables (project values override buildspec values), and
+  uploads the output artifact encrypted with the project's EncryptionKey. The install and
+  pre_build phases (pip installs, the app's unit tests) are left out: the app suites run in
+  `make test` on their own.
+- CodePipeline assumes its role, runs the stages in order (manual approvals are approved),
+  writes source artifacts to its artifact store, starts CodeBuild actions, and for
+  CloudFormation actions assumes the action's RoleArn and hands over to stacks.py.
+- EventBridge matches an event against every rule of the account with TestEventPattern,
+  assumes each matching target's RoleArn (aws:SourceArn = the rule ARN; EventBridge user
+  guide, "Cross-service confused deputy prevention") and starts the target pipeline.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import secrets
+import shlex
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.lifecycle import stacks
+from tests.lifecycle.iam_requests import Call, Check, log_checks
+from tests.lifecycle.world import World
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_CODE = ROOT / "seed_code"
+# What the security scan's install phase puts on PATH (cfn-lint, checkov), from this machine's venvs.
+TOOL_PATHS = [Path(sys.executable).parent, ROOT / ".venv-checkov" / "bin"]
+
+
+def app_python(app: str) -> Path:
+    """The seed app's own virtualenv (made by seed_code/run_app_tests.sh --install-only)."""
+    python = SEED_CODE / app / ".venv" / "bin" / "python"
+    if not python.exists():
+        raise RuntimeError(f"{python} missing: run `bash seed_code/run_app_tests.sh --install-only`")
+    return python
+
+
+def unzip(data: bytes, into: Path) -> Path:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        archive.extractall(into)
+    return into
+
+
+def zip_dir(directory: Path, files: list[str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in files:
+            archive.write(directory / name, name)
+    return buffer.getvalue()
+
+
+@dataclass
+class Build:
+    project: dict
+    output: bytes | None
+    stdout: str
+    env: dict[str, str]
+
+
+def _buildspec(project: dict, source: Path) -> dict:
+    spec = project["source"].get("buildspec", "buildspec.yml")
+    text = spec if "\n" in spec else (source / spec).read_text()
+    return yaml.safe_load(text)
+
+
+def _command(line: str, app: str | None) -> str:
+    """Run a buildspec command with the seed app's interpreter and console scripts."""
+    if app is None:
+        return line
+    python = shlex.quote(str(app_python(app)))
+    line = re.sub(r"^python3?\b", python, line)
+    return re.sub(r"^run-pipeline\b", f"{python} -m model_build.cli", line)
+
+
+def run_codebuild(world: World, project_name: str, account: str, region: str, source: bytes, *,
+                  app: str | None, source_version: str, extra_path: list[Path] = ()) -> Build:
+    admin = world.client(world.admin(account), "codebuild", region)
+    project = admin.batch_get_projects(names=[project_name])["projects"][0]
+    role = project["serviceRole"]
+    session = world.as_service(role, "codebuild.amazonaws.com", source_arn=project["arn"], source_account=account,
+                               origin=f"CodeBuild {project_name}")
+    build_id = secrets.token_hex(8)
+    world.authorizer.check(role, log_checks(Call("logs", "PutLogEvents", {}, region, account),
+                                            f"/aws/codebuild/{project_name}", build_id), f"CodeBuild {project_name} logs")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = unzip(source, Path(tmp) / "src")
+        spec = _buildspec(project, workdir)
+        env = {**world.env(session, region), **{k: str(v) for k, v in (spec.get("env", {}).get("variables") or {}).items()}}
+        env.update({v["name"]: v["value"] for v in project["environment"].get("environmentVariables", [])})
+        env.update({"CODEBUILD_RESOLVED_SOURCE_VERSION": source_version, "CODEBUILD_BUILD_ID": f"{project_name}:{build_id}",
+                    "AWS_REGION": region, "PYTHONDONTWRITEBYTECODE": "1", "SAGEMAKER_SUPPRESS_V2_WARNING": "1"})
+        if extra_path:
+            env["PATH"] = os.pathsep.join([*map(str, extra_path), env["PATH"]])
+        output_lines = []
+        for line in spec["phases"]["build"]["commands"]:
+            result = subprocess.run(["bash", "-c", _command(line, app)], cwd=workdir, env=env, capture_output=True,
+                                    text=True, timeout=600)
+            output_lines.append(result.stdout + result.stderr)
+            if result.returncode != 0:
+                raise stacks.StackFailure(f"CodeBuild {project_name}: `{line}` exited {result.returncode}:\n"
+                                          f"{result.stdout[-3000:]}{result.stderr[-3000:]}")
+        artifacts = spec.get("artifacts")
+        output = None
+        if artifacts:
+            base = workdir / artifacts.get("base-directory", ".")
+            names = [n for pattern in artifacts["files"] for n in _glob(base, pattern)]
+            output = zip_dir(base, names)
+        return Build(project, output, "".join(output_lines), env)
+
+
+def _glob(base: Path, pattern: str) -> list[str]:
+    found = sorted(p.relative_to(base).as_posix() for p in base.glob(pattern) if p.is_file())
+    if not found:
+        raise stacks.StackFailure(f"CodeBuild: no artifact matches {pattern} in {base}")
+    return found
+
+
+# --- CodePipeline ------------------------------------------------------------------------------
+
+
+@dataclass
+class PipelineRun:
+    world: World
+    name: str
+    account: str
+    region: str
+    pipeline: dict = field(default_factory=dict)
+    artifacts: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (bucket, key)
+    results: dict[str, Any] = field(default_factory=dict)  # stage -> what it produced
+    session: Any = None
+
+    def __post_init__(self) -> None:
+        admin = self.world.client(self.world.admin(self.account), "codepipeline", self.region)
+        self.pipeline = admin.get_pipeline(name=self.name)["pipeline"]
+        self.session = self.world.as_service(self.pipeline["roleArn"], "codepipeline.amazonaws.com",
+                                             origin=f"CodePipeline {self.name}")
+
+    @property
+    def store(self) -> dict:
+        return self.pipeline["artifactStore"]
+
+    def _put_artifact(self, session: Any, name: str, data: bytes, key_id: str | None) -> None:
+        key = f"{self.name[:20]}/{name[:20]}/{secrets.token_hex(4)}"
+        args: dict[str, Any] = {"Bucket": self.store["location"], "Key": key, "Body": data}
+        if key_id:
+            args.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=key_id)
+        self.world.client(session, "s3", self.region).put_object(**args)
+        self.artifacts[name] = (self.store["location"], key)
+
+    def _get_artifact(self, session: Any, name: str) -> bytes:
+        bucket, key = self.artifacts[name]
+        return self.world.client(session, "s3", self.region).get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def run(self, *, until: str | None = None, apps: dict[str, str] | None = None) -> "PipelineRun":
+        for stage in self.pipeline["stages"]:
+            for action in sorted(stage["actions"], key=lambda a: a.get("runOrder", 1)):
+                self.results[stage["name"]] = self._action(action, apps or {})
+            if stage["name"] == until:
+                break
+        return self
+
+    def _action(self, action: dict, apps: dict[str, str]) -> Any:
+        provider = action["actionTypeId"]["provider"]
+        config = action.get("configuration", {})
+        if provider == "CodeCommit":
+            return self._codecommit_source(action, config)
+        if provider == "CodeBuild":
+            return self._codebuild(action, config, apps)
+        if provider == "CloudFormation":
+            return self._cloudformation(action, config)
+        if provider == "Manual":
+            return "approved"
+        raise stacks.StackFailure(f"{self.name}: action provider {provider} is not played")
+
+    def _codecommit_source(self, action: dict, config: dict) -> str:
+        repo_name, branch = config["RepositoryName"], config["BranchName"]
+        codecommit = self.world.client(self.session, "codecommit", self.region)
+        repo = codecommit.get_repository(repositoryName=repo_name)["repositoryMetadata"]
+        # What the CodeCommit source action calls besides GetRepository (CodePipeline user
+        # guide, "Permissions for the CodePipeline service role", CodeCommit).
+        self.world.authorizer.check(self.pipeline["roleArn"], [
+            Check(f"codecommit:{a}", repo["Arn"]) for a in ("GetBranch", "GetCommit", "UploadArchive",
+                                                          "GetUploadArchiveStatus")], f"CodePipeline {self.name} source")
+        content = self.world.repositories[repo_name][branch]
+        self._put_artifact(self.session, action["outputArtifacts"][0]["name"], content,
+                           self.store.get("encryptionKey", {}).get("id"))
+        return repo["Arn"]
+
+    def _codebuild(self, action: dict, config: dict, apps: dict[str, str]) -> Build:
+        project_name = config["ProjectName"]
+        codebuild = self.world.client(self.session, "codebuild", self.region)
+        codebuild.start_build(projectName=project_name)
+        admin = self.world.client(self.world.admin(self.account), "codebuild", self.region)
+        project = admin.batch_get_projects(names=[project_name])["projects"][0]
+        build_role = self.world.as_service(project["serviceRole"], "codebuild.amazonaws.com", source_arn=project["arn"],
+                                           source_account=self.account, origin=f"CodeBuild {project_name}")
+        source = self._get_artifact(build_role, action["inputArtifacts"][0]["name"])
+        build = run_codebuild(self.world, project_name, self.account, self.region, source,
+                              app=apps.get(project_name), source_version=secrets.token_hex(20),
+                              extra_path=TOOL_PATHS)
+        if action.get("outputArtifacts"):
+            if build.output is None:
+                raise stacks.StackFailure(f"{project_name} declares no artifacts but the action expects one")
+            self._put_artifact(build_role, action["outputArtifacts"][0]["name"], build.output,
+                               project.get("encryptionKey"))
+        return build
+
+    def _cloudformation(self, action: dict, config: dict) -> stacks.ActionResult:
+        action_role = action["roleArn"]
+        region = action.get("region", self.region)
+        account = action_role.split(":")[4]
+        session = self.world.assume(self.session, action_role, "codepipeline-action")
+        inputs = {a["name"]: self._get_artifact(session, a["name"]) for a in action.get("inputArtifacts", [])}
+
+        def cfn_context(role_arn: str):
+            from tests.lifecycle.provision import Context
+
+            cfn_session = self.world.as_service(role_arn, "cloudformation.amazonaws.com", origin="CloudFormation stack role")
+            return Context(cfn_session, role_arn, account, region, config["StackName"], self.world.authorizer,
+                           self.world.repositories, self.world.endpoint)
+
+        return stacks.run_deploy_action(self.world.cloudformation, configuration=config, artifacts=inputs,
+                                        action_role_arn=action_role, account=account, region=region,
+                                        authorizer=self.world.authorizer, cfn_context=cfn_context)
+
+
+# --- EventBridge --------------------------------------------------------------------------------
+
+
+def deliver(world: World, event: dict, account: str, region: str) -> list[str]:
+    """Pipelines started by `event` on the account's default bus."""
+    admin = world.client(world.admin(account), "events", region)
+    started = []
+    for rule in admin.list_rules()["Rules"]:
+        if rule.get("State") != "ENABLED" or "EventPattern" not in rule:
+            continue
+        if not admin.test_event_pattern(EventPattern=rule["EventPattern"], Event=json.dumps(event))["Result"]:
+            continue
+        for target in admin.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
+            session = world.as_service(target["RoleArn"], "events.amazonaws.com", source_arn=rule["Arn"],
+                                       source_account=account, origin=f"EventBridge rule {rule['Name']}")
+            pipeline = target["Arn"].split(":")[-1]
+            world.client(session, "codepipeline", region).start_pipeline_execution(name=pipeline)
+            started.append(pipeline)
+    return started
+
+
+# --- SageMaker Pipelines ------------------------------------------------------------------------
+
+
+@dataclass
+class PipelineExecution:
+    """One execution of a SageMaker pipeline as SageMaker runs it, from the definition the build
+    upserted: each job is created with the pipeline's role (checked, iam:PassRole included),
+    the job assumes that role (aws:SourceArn = the job ARN; SageMaker developer guide,
+    "Cross-service confused deputy prevention") and writes its outputs to S3 with the output
+    KMS key, and RegisterModel creates the model package with the pipeline's role. The
+    ConditionStep takes its "if" branch (the evaluation passes)."""
+
+    world: World
+    name: str
+    account: str
+    region: str
+    execution_id: str = field(default_factory=lambda: secrets.token_hex(6))
+    outputs: dict[str, Any] = field(default_factory=dict)  # step name -> resolved arguments
+    model_package_arn: str | None = None
+
+    def run(self) -> "PipelineExecution":
+        admin = self.world.client(self.world.admin(self.account), "sagemaker", self.region)
+        described = admin.describe_pipeline(PipelineName=self.name)
+        self.definition = json.loads(described["PipelineDefinition"])
+        self.role = described["RoleArn"]
+        pipeline_arn = described["PipelineArn"]
+        self.session = self.world.as_service(self.role, "sagemaker.amazonaws.com",
+                                             source_arn=f"{pipeline_arn}/execution/{self.execution_id}",
+                                             source_account=self.account, origin=f"SageMaker pipeline {self.name}")
+        for step in self._steps(self.definition["Steps"]):
+            getattr(self, f"_{step['Type'].lower()}")(step)
+        return self
+
+    def _steps(self, steps: list[dict]) -> list[dict]:
+        flat = []
+        for step in steps:
+            if step["Type"] == "Condition":
+                flat += self._steps(step["Arguments"]["IfSteps"])
+            elif step["Type"] != "Fail":
+                flat.append(step)
+        return flat
+
+    def _value(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [self._value(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        if set(node) == {"Get"}:
+            return self._get(node["Get"])
+        if set(node) == {"Std:Join"}:
+            return node["Std:Join"]["On"].join(str(self._value(v)) for v in node["Std:Join"]["Values"])
+        return {k: self._value(v) for k, v in node.items()}
+
+    def _get(self, path: str) -> Any:
+        if path.startswith("Parameters."):
+            name = path.split(".", 1)[1]
+            return next(p["DefaultValue"] for p in self.definition["Parameters"] if p["Name"] == name)
+        if path == "Execution.PipelineExecutionId":
+            return self.execution_id
+        if path == "Execution.PipelineName":
+            return self.name
+        step, _, rest = path.removeprefix("Steps.").partition(".")
+        arguments = self.outputs[step]
+        match = re.fullmatch(r"ProcessingOutputConfig\.Outputs\['(\w+)'\]\.S3Output\.S3Uri", rest)
+        if match:
+            return next(o["S3Output"]["S3Uri"] for o in arguments["ProcessingOutputConfig"]["Outputs"]
+                        if o["OutputName"] == match.group(1))
+        if rest == "ModelArtifacts.S3ModelArtifacts":
+            return arguments["ModelArtifacts"]
+        raise stacks.StackFailure(f"pipeline expression {path} is not played")
+
+    def _job(self, kind: str, step: dict) -> tuple[dict, str, Any]:
+        arguments = self._value(step["Arguments"])
+        job = f"pipelines-{self.execution_id}-{step['Name'][:20]}-{secrets.token_hex(4)}".lower()
+        api = {"processing": ("CreateProcessingJob", "processing-job"), "training": ("CreateTrainingJob", "training-job")}
+        operation, resource_type = api[kind]
+        call = Call("sagemaker", operation, {}, self.region, self.account)
+        from tests.lifecycle.iam_requests import build_arn
+
+        job_arn = build_arn(f"sagemaker:{operation}", resource_type, call, **{
+            "ProcessingJobName" if kind == "processing" else "TrainingJobName": job})
+        self.world.authorizer.check(self.role, [
+            Check(f"sagemaker:{operation}", job_arn),
+            Check("iam:PassRole", arguments["RoleArn"], {"iam:PassedToService": "sagemaker.amazonaws.com"}),
+        ], f"SageMaker pipeline {self.name} {step['Name']}")
+        session = self.world.as_service(arguments["RoleArn"], "sagemaker.amazonaws.com", source_arn=job_arn,
+                                        source_account=self.account, origin=f"SageMaker {resource_type}")
+        return arguments, job, session
+
+    def _write(self, session: Any, uri: str, body: bytes, kms_key: str | None) -> None:
+        bucket, key = uri.removeprefix("s3://").split("/", 1)
+        args: dict[str, Any] = {"Bucket": bucket, "Key": key, "Body": body}
+        if kms_key:
+            args.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key)
+        self.world.client(session, "s3", self.region).put_object(**args)
+
+    def _read_inputs(self, session: Any, uris: list[str]) -> None:
+        s3 = self.world.client(session, "s3", self.region)
+        for uri in uris:
+            bucket, key = uri.removeprefix("s3://").split("/", 1)
+            listed = s3.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])
+            for item in listed:
+                s3.get_object(Bucket=bucket, Key=item["Key"])
+
+    def _processing(self, step: dict) -> None:
+        arguments, job, session = self._job("processing", step)
+        self._read_inputs(session, [i["S3Input"]["S3Uri"] for i in arguments["ProcessingInputs"]])
+        kms = arguments["ProcessingOutputConfig"].get("KmsKeyId")
+        for output in arguments["ProcessingOutputConfig"]["Outputs"]:
+            self._write(session, f"{output['S3Output']['S3Uri']}/part-0", b"0", kms)
+        self.outputs[step["Name"]] = arguments
+
+    def _training(self, step: dict) -> None:
+        arguments, job, session = self._job("training", step)
+        self._read_inputs(session, [c["DataSource"]["S3DataSource"]["S3Uri"] for c in arguments["InputDataConfig"]])
+        output = arguments["OutputDataConfig"]
+        artifacts = f"{output['S3OutputPath']}/{job}/output/model.tar.gz"
+        self._write(session, artifacts, b"model", output.get("KmsKeyId"))
+        self.outputs[step["Name"]] = {**arguments, "ModelArtifacts": artifacts}
+
+    def _registermodel(self, step: dict) -> None:
+        arguments = self._value(step["Arguments"])
+        arguments.pop("ModelPackageName", None)
+        sm = self.world.client(self.session, "sagemaker", self.region)
+        self.model_package_arn = sm.create_model_package(**arguments)["ModelPackageArn"]
+        self.outputs[step["Name"]] = arguments
+
+
+# --- events, in the shape of the services' documented samples -----------------------------------
+
+# Keys of "detail" in the SageMaker developer guide's sample "SageMaker Model Package State
+# Change" event (Events that Amazon SageMaker AI sends to Amazon EventBridge); the values are
+# the package's own, as DescribeModelPackage returns them.
+MODEL_PACKAGE_DETAIL_KEYS = (
+    "ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn", "CreationTime", "InferenceSpecification",
+    "ModelPackageStatus", "ModelPackageStatusDetails", "CertifyForMarketplace", "ModelApprovalStatus",
+    "MetadataProperties", "ModelMetrics", "LastModifiedTime",
+)
+
+
+def _iso(value: Any) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else str(value)
+
+
+def model_package_state_change(described: dict, account: str, region: str) -> dict:
+    detail = {k: described[k] for k in MODEL_PACKAGE_DETAIL_KEYS if k in described}
+    for key in ("CreationTime", "LastModifiedTime"):
+        if key in detail:
+            detail[key] = _iso(detail[key])
+    return {
+        "version": "0", "id": secrets.token_hex(16), "detail-type": "SageMaker Model Package State Change",
+        "source": "aws.sagemaker", "account": account, "time": _iso(described["CreationTime"]), "region": region,
+        "resources": [described["ModelPackageArn"]], "detail": detail,
+    }
+
+
+def codecommit_push(repository_arn: str, repository_id: str, branch: str, commit: str, created: bool) -> dict:
+    """The CodeCommit user guide's sample "CodeCommit Repository State Change" event
+    (referenceCreated on a first push of a branch, referenceUpdated after)."""
+    _, _, _, region, account, name = repository_arn.split(":", 5)
+    return {
+        "version": "0", "id": secrets.token_hex(16), "detail-type": "CodeCommit Repository State Change",
+        "source": "aws.codecommit", "account": account, "time": "2026-12-03T10:23:43Z", "region": region,
+        "resources": [repository_arn],
+        "detail": {"event": "referenceCreated" if created else "referenceUpdated", "repositoryName": name,
+                   "repositoryId": repository_id, "referenceType": "branch", "referenceName": branch,
+                   "referenceFullName": f"refs/heads/{branch}", "commitId": commit},
+    }
