@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Run the seed-code apps' own test suites, each in its own virtualenv.
 #
-#   seed_code/run_app_tests.sh            # all apps
-#   seed_code/run_app_tests.sh deploy_app # some apps
+#   seed_code/run_app_tests.sh                 # all apps
+#   seed_code/run_app_tests.sh deploy_app      # some apps
+#   seed_code/run_app_tests.sh --install-only  # only make the virtualenvs (the platform's
+#                                              # lifecycle tests run the apps with them)
 #
 # For every app: create seed_code/<app>/.venv (python3 -m venv) if missing,
 # install <app>/requirements-test.txt into it when the requirement files
@@ -22,6 +24,12 @@ PYTHON="${PYTHON:-python3}"
 export PYTHONDONTWRITEBYTECODE=1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 export SAGEMAKER_SUPPRESS_V2_WARNING=1
+
+INSTALL_ONLY=0
+if [ "${1:-}" = "--install-only" ]; then
+    INSTALL_ONLY=1
+    shift
+fi
 
 if [ "$#" -gt 0 ]; then
     APPS=("$@")
@@ -102,6 +110,9 @@ for app in "${APPS[@]}"; do
         total_failed=$((total_failed + 1))
         continue
     fi
+    if [ "$INSTALL_ONLY" -eq 1 ]; then
+        continue
+    fi
     out="$(mktemp)"
     (cd "$app_dir" && "$app_dir/.venv/bin/python" -m pytest -q -p no:cacheprovider) 2>&1 | tee "$out"
     rc=${PIPESTATUS[0]}
@@ -121,6 +132,11 @@ for app in "${APPS[@]}"; do
     fi
 done
 
+if [ "$INSTALL_ONLY" -eq 1 ]; then
+    echo "===== seed_code apps: ${#APPS[@]} virtualenvs, $((SECONDS - start_all))s ====="
+    [ "${#failed_apps[@]}" -eq 0 ] || { echo "failed apps: ${failed_apps[*]}"; exit 1; }
+    exit 0
+fi
 echo "===== seed_code apps: ${#APPS[@]} suites in $((SECONDS - start_all))s ====="
 if [ "${#failed_apps[@]}" -gt 0 ]; then
     echo "failed apps: ${failed_apps[*]}"

@@ -29,12 +29,15 @@ SSM_PROD_REGION = f"{SSM_ROOT}/prod/region"
 STAGES = ("dev", "preprod", "prod")
 
 
-def project_ssm_name(project_name: str, stage: str, field: str) -> str:
-    """Per-project parameter written by a project template, e.g. /mlops/<project>/prod/region.
+def project_ssm_name(stage: str, field: str) -> str:
+    """Per-project parameter written by a project template (Fn::Sub string), e.g.
+    /mlops/p-idy6c3e1fiqj/prod/region. Keyed by the project id, which always starts with
+    `p-`, so no project can collide with the platform's /mlops/code, /mlops/role or
+    /mlops/<stage> parameters, whatever it is named."""
+    return f"{SSM_ROOT}/${{SageMakerProjectId}}/{stage}/{field}"
 
-    `project_name` is usually the literal "${SageMakerProjectName}" inside an Fn::Sub.
-    """
-    return f"{SSM_ROOT}/{project_name}/{stage}/{field}"
+
+PROJECT_PARAMETER_PATTERN = f"{SSM_ROOT}/p-*"
 
 
 # --- Seed code apps -------------------------------------------------------------------
@@ -81,6 +84,48 @@ def launch_role_name(prefix: str, set_name: str) -> str:
     return f"{prefix}-{set_name}-sc-launch"
 
 
+LAUNCH_ROLE_SUFFIX = "-sc-launch"
+
+
+def launch_role_pattern(prefix: str) -> str:
+    """Every set's launch role: the only roles CloudFormation may write in a target account."""
+    return f"{prefix}-*{LAUNCH_ROLE_SUFFIX}"
+
+
+def project_roles_pattern(prefix: str) -> str:
+    """Every role a project template creates (project ids start with p-, set names may not)."""
+    return f"{prefix}-p-*"
+
+
+def project_deploy_pipeline_role_pattern(prefix: str) -> str:
+    """The deploy pipeline role of any project: what target accounts' deploy roles trust in
+    the DEV accounts."""
+    return f"{prefix}-p-*-deploy-pipeline"
+
+
+def platform_pipeline_role_name(prefix: str, set_name: str) -> str:
+    return f"{prefix}-{set_name}-pipeline"
+
+
+def package_role_name(prefix: str, set_name: str) -> str:
+    return f"{prefix}-{set_name}-package"
+
+
+# Permissions boundaries (bootstrap stack, in every target account): every role the launch role
+# or CloudFormation creates must carry one, so no created role can exceed it.
+def launch_role_boundary_name(prefix: str) -> str:
+    return f"{prefix}-launch-role-boundary"
+
+
+def project_role_boundary_name(prefix: str) -> str:
+    return f"{prefix}-project-role-boundary"
+
+
+def boundary_arn(name: str, account: str = "${AWS::AccountId}") -> str:
+    """Fn::Sub string of a boundary policy's ARN."""
+    return f"arn:${{AWS::Partition}}:iam::{account}:policy/{name}"
+
+
 def project_role_name(prefix: str, purpose: str) -> str:
     """A role created by a project template; `${SageMakerProjectId}` keeps it unique."""
     return f"{prefix}-${{SageMakerProjectId}}-{purpose}"
@@ -91,10 +136,37 @@ def project_resource_name(prefix: str, purpose: str) -> str:
     return f"{prefix}-${{SageMakerProjectName}}-{purpose}"
 
 
-# --- Bucket names -----------------------------------------------------------------------
-ACCOUNT_ID_LEN = 12
-MAX_PROJECT_ID_LEN = 16
+# --- SageMaker projects -----------------------------------------------------------------
+# What SageMaker CreateProject accepts as ProjectName (botocore's SageMaker service model,
+# shape ProjectEntityName); product templates accept exactly that.
+PROJECT_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$"
 MAX_PROJECT_NAME_LEN = 32
+# SageMaker project ids: "p-" and 12 lowercase letters and digits (e.g. p-idy6c3e1fiqj).
+PROJECT_ID_PATTERN = r"^p-[a-z0-9]+$"
+MAX_PROJECT_ID_LEN = 16
+ACCOUNT_ID_LEN = 12
+
+# Project-owned SageMaker resources are named "<project name>-<project id>" (as SageMaker's own
+# templates name them). Policies match them by the id suffix, because the id is lowercase and
+# unique: `*-<id>` matches whatever case SageMaker keeps the name in inside an ARN.
+MODEL_PACKAGE_GROUP = "${SageMakerProjectName}-${SageMakerProjectId}"
+SAGEMAKER_PIPELINE = "${SageMakerProjectName}-${SageMakerProjectId}"
+PROJECT_SAGEMAKER_NAME_PATTERN = "*-${SageMakerProjectId}"
+
+
+def endpoint_stack_name(prefix: str, stage: str) -> str:
+    """Stack the deploy pipeline creates per stage; project ids keep two projects of the same
+    name (in two sets sharing a PREPROD/PROD account) apart."""
+    return f"{prefix}-${{SageMakerProjectId}}-{stage}"
+
+
+def image_repository_name(prefix: str) -> str:
+    """ECR repository of a bring-your-own-container project. Retained on project deletion, so
+    keyed by the project id: a project re-created with the same name gets a new repository."""
+    return f"{prefix}-${{SageMakerProjectId}}-byoc"
+
+
+# --- Bucket names -----------------------------------------------------------------------
 MAX_BUCKET_NAME_LEN = 63
 
 

@@ -101,3 +101,35 @@ def deploy_stage_templates(tmp_path_factory) -> Path:
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["dev.template.json", "preprod.template.json", "prod.template.json"]
     return out
+
+
+# --- lifecycle figures (tests/lifecycle/figures.py) ----------------------------------------
+# Defect ids of passed regression tests; filled in the controller process (xdist sends every
+# worker's reports there).
+DEFECTS_CAUGHT: set[str] = set()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "defect(id): regression test of a defect the lifecycle tests found")
+    if not hasattr(config, "workerinput"):
+        from tests.lifecycle import figures
+
+        figures.clear()
+
+
+def pytest_runtest_setup(item):
+    for marker in item.iter_markers("defect"):
+        item.user_properties.append(("defect", marker.args[0]))
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and report.passed:
+        DEFECTS_CAUGHT.update(value for key, value in report.user_properties if key == "defect")
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    from tests.lifecycle import figures
+
+    line = figures.summary(DEFECTS_CAUGHT)
+    if line:
+        terminalreporter.write_line(line)

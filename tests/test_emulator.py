@@ -343,10 +343,14 @@ def test_multi_account_flow_reaches_dev_through_the_bootstrap_deploy_role(emu, t
     dev_client("ssm").put_parameter(Name="/mlops/role/lead", Value=f"arn:aws:iam::{dev}:role/lead", Type="String")
     result = emu.run("deploy", "--yes", "--bootstrap", "--stack", "bootstrap", env=dev_env)
     assert result.exit_code == 0, result.output
-    trusted = dev_client("cloudformation").describe_stacks(StackName="mlops-bootstrap")["Stacks"][0]["Parameters"]
-    # moto echoes a CommaDelimitedList back as a list repr; both accounts must be trusted.
-    assert [p["ParameterKey"] for p in trusted] == ["TrustedAccountIds"]
-    assert ACCOUNT in trusted[0]["ParameterValue"] and dev in trusted[0]["ParameterValue"]
+    given = dev_client("cloudformation").describe_stacks(StackName="mlops-bootstrap")["Stacks"][0]["Parameters"]
+    trusted = {p["ParameterKey"]: p["ParameterValue"] for p in given}
+    # The set's platform pipeline and package roles, and the DEV accounts' project pipelines.
+    # (moto echoes a CommaDelimitedList back as a list repr.)
+    assert trusted["PipelineAccountId"] == ACCOUNT
+    assert f"arn:aws:iam::{ACCOUNT}:role/mlops-first-pipeline" in trusted["PlatformPrincipalArns"]
+    assert f"arn:aws:iam::{ACCOUNT}:role/mlops-first-package" in trusted["PlatformPrincipalArns"]
+    assert dev in trusted["DevAccountIds"]
 
     assert emu.run("package").exit_code == 0
     dev_seed = dev_client("ssm").get_parameter(Name=contracts.SSM_SEED_BUCKET)["Parameter"]["Value"]

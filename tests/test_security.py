@@ -29,6 +29,10 @@ PARLIAMENT_ALLOWED = {
         "is not known in advance; the grant is limited by the condition "
         "s3:ExistingObjectTag/servicecatalog:provisioning = true, as the Service Catalog guide prescribes."
     ),
+    ("CloudFormationExecutionRole", "RESOURCE_STAR", "kms:TagResource"): (
+        "Tagging a KMS key while creating it is authorized on '*' (KMS developer guide, 'Controlling access "
+        "to tags'); the statement requires the project-name tag on the request, like kms:CreateKey."
+    ),
     ("ProductLaunchRole", "RESOURCE_STAR", "kms:TagResource"): (
         "Tagging a KMS key while creating it is authorized on '*' (KMS developer guide, 'Controlling access "
         "to tags': the permission must be in an IAM policy that isn't restricted to particular KMS keys); the "

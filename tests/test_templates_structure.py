@@ -46,9 +46,9 @@ def test_products_take_project_name_and_id_parameters(templates):
         params = templates[path]["Parameters"]
         name, pid = params["SageMakerProjectName"], params["SageMakerProjectId"]
         assert (name["MinLength"], name["MaxLength"]) == (1, 32), path
-        assert re.fullmatch(name["AllowedPattern"], "my-project-1"), path
-        assert re.fullmatch(name["AllowedPattern"], "prod-model"), path
-        for bad in ("-bad", "Upper", "code", "role", "dev", "preprod", "prod"):
+        for good in ("my-project-1", "ChurnModel", "code", "prod", "A"):
+            assert re.fullmatch(name["AllowedPattern"], good), (path, good)
+        for bad in ("-bad", "bad-", "under_score", "x" * 33):
             assert not re.fullmatch(name["AllowedPattern"], bad), (path, bad)
         assert (pid["MinLength"], pid["MaxLength"]) == (1, 16), path
         assert re.fullmatch(pid["AllowedPattern"], "p-abc123def456") and not re.fullmatch(pid["AllowedPattern"], "abc")
@@ -118,7 +118,7 @@ def test_dev_account_and_region_come_from_pseudo_parameters(templates):
 
 def test_products_write_per_project_ssm_parameters_for_every_stage(templates):
     expected = {
-        contracts.project_ssm_name("${SageMakerProjectName}", stage, field)
+        contracts.project_ssm_name(stage, field)
         for stage in contracts.STAGES
         for field in ("account_id", "region")
     }

@@ -186,7 +186,8 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
     )
 
     pipe = top.section("pipeline")
-    pipeline = PipelineAccount(account_id=pipe.account_id("account_id"), region=pipe.region("region"))
+    account = pipe.account_id("account_id")
+    pipeline = PipelineAccount(account_id=account, region=pipe.region("region"), operators=_operators(pipe, account))
     pipe.finish()
 
     repo_data = top.raw("repository", {})
@@ -261,6 +262,27 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
         assets_bucket=assets_bucket,
         source=source,
     )
+
+
+_PRINCIPAL_RE = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::(\d{12}):(role|user)/[\w+=,.@*/-]+$")
+
+
+def _operators(pipe: _Section, account: str) -> tuple[str, ...]:
+    raw = pipe.raw("operators", [])
+    if not isinstance(raw, list):
+        raise pipe.fail("operators", f"must be a list of IAM role or user ARNs, got {_kind(raw)}")
+    found = []
+    for index, value in enumerate(raw):
+        field = f"operators[{index}]"
+        match = _PRINCIPAL_RE.match(value) if isinstance(value, str) else None
+        if match is None:
+            raise pipe.fail(field, f"{value!r} is not allowed: an IAM role or user ARN such as "
+                                   f"arn:aws:iam::{account}:role/platform-admin ('*' allowed in the name)")
+        if match.group(2) != account:
+            raise pipe.fail(field, f"{value!r} is in account {match.group(2)}; operators are principals of the "
+                                   f"pipeline account {account}")
+        found.append(value)
+    return tuple(dict.fromkeys(found))
 
 
 def _account_sets(top: _Section, prefix: str) -> tuple[AccountSet, ...]:

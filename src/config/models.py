@@ -29,10 +29,16 @@ class AccountSet:
 
 @dataclass(frozen=True)
 class PipelineAccount:
-    """The governance account hosting this repository's CodeCommit repo and pipelines."""
+    """The governance account hosting this repository's CodeCommit repo and pipelines.
+
+    `operators`: IAM principals of this account (ARNs, `*` allowed) that run `build.py package`
+    and `deploy` against other accounts; the target accounts' deploy roles trust them, besides
+    the platform's own pipeline roles.
+    """
 
     account_id: str
     region: str
+    operators: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

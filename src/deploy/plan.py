@@ -14,8 +14,9 @@ from typing import Callable
 from src import contracts
 from src.config import AccountSet, PlatformConfig
 from src.deploy.changeset import StackSpec
+from src.regions import partition_of
 from src.templates.assets import READER_ACCOUNTS_PARAM
-from src.templates.bootstrap import TRUSTED_ACCOUNTS_PARAM
+from src.templates.bootstrap import DEV_ACCOUNTS_PARAM, PIPELINE_ACCOUNT_PARAM, PLATFORM_PRINCIPALS_PARAM
 
 KINDS = ("assets", "bootstrap", "service-catalog", "codecommit", "pipeline")
 SHARED_KINDS = ("assets", "codecommit")
@@ -50,19 +51,36 @@ def assets_specs(config: PlatformConfig, rendered: dict[str, str]) -> list[Stack
     return specs
 
 
+def bootstrap_parameters(config: PlatformConfig, account: str) -> dict[str, str]:
+    """Whom the bootstrap roles of `account` trust (the trust model, see README):
+    - in the pipeline account, the platform pipeline and package roles of every set whose DEV
+      account `account` is (they deploy its Service Catalog stack and write its seed
+      parameters), and the configured operators;
+    - in every configured DEV account, the deploy pipeline role of any project. Any account
+      bootstrapped with this config (in a set or not) can so be a dynamic-accounts target."""
+    prefix = config.app_prefix
+    arn = f"arn:{partition_of(config.pipeline.region)}:iam::{config.pipeline.account_id}:role"
+    platform = [
+        f"{arn}/{name(prefix, s.name)}"
+        for s in config.account_sets
+        if s.dev_account == account
+        for name in (contracts.platform_pipeline_role_name, contracts.package_role_name)
+    ]
+    return {
+        PIPELINE_ACCOUNT_PARAM: config.pipeline.account_id,
+        PLATFORM_PRINCIPALS_PARAM: ",".join(dict.fromkeys([*platform, *config.pipeline.operators])),
+        DEV_ACCOUNTS_PARAM: ",".join(dict.fromkeys(s.dev_account for s in config.account_sets)),
+    }
+
+
 def bootstrap_spec(config: PlatformConfig, rendered: dict[str, str], account: str, region: str) -> StackSpec:
-    """Bootstrap for `account`, trusting the pipeline account and the DEV accounts whose
-    projects deploy into it."""
-    trusted = [config.pipeline.account_id]
-    for s in config.account_sets:
-        if account in s.target_accounts:
-            trusted.append(s.dev_account)
+    """Bootstrap stack for `account` (see `bootstrap_parameters` for whom it trusts)."""
     return StackSpec(
         name=contracts.bootstrap_stack_name(config.app_prefix),
         template=rendered[contracts.dist_bootstrap()],
         account=account,
         region=region,
-        parameters={TRUSTED_ACCOUNTS_PARAM: ",".join(dict.fromkeys(trusted))},
+        parameters=bootstrap_parameters(config, account),
         tags=stack_tags(config, "bootstrap"),
         kind="bootstrap",
     )

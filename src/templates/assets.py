@@ -11,7 +11,7 @@ from troposphere import Output, Parameter, Ref, Template
 
 from src import contracts
 from src.config import PlatformConfig
-from src.templates.storage import add_access_log_bucket, add_encrypted_bucket
+from src.templates.storage import KEPT_DATA, BucketIds, LogBucketIds, add_access_log_bucket, add_encrypted_bucket
 
 READER_ACCOUNTS_PARAM = "ReaderAccountIds"
 
@@ -28,16 +28,18 @@ def build(config: PlatformConfig) -> Template:
     )
     logs = add_access_log_bucket(
         t,
-        "AccessLogsBucket",
+        LogBucketIds("AccessLogsBucket", policy="AccessLogsBucketPolicy"),
         bucket_name=contracts.assets_logs_bucket_name(config.app_prefix, "${AWS::AccountId}", "${AWS::Region}"),
     )
     assets = add_encrypted_bucket(
         t,
-        "AssetsBucket",
+        BucketIds("AssetsBucket", key="AssetsBucketKey", alias="AssetsBucketKeyAlias", policy="AssetsBucketPolicy"),
         bucket_name=contracts.assets_bucket_name(config.app_prefix, "${AWS::AccountId}", "${AWS::Region}"),
         description="Encrypts the MLOps platform's packaged assets",
         readers=Ref(readers),
         logs=logs,
+        # Objects are content-addressed and never overwritten; SSM parameters and products name them.
+        retention=KEPT_DATA,
     )
     t.add_output(Output("BucketName", Value=assets.name))
     t.add_output(Output("KeyArn", Value=assets.key_arn))

@@ -1,90 +1,147 @@
 """Bootstrap stack for every DEV, PREPROD and PROD account (instead of `cdk bootstrap`).
 
-Creates the roles that pipelines in other accounts use to deploy here:
-- the cross-account deploy role, trusted by the accounts that run pipelines (the pipeline
-  account and the DEV accounts whose projects deploy here), given as a parameter;
+Creates what pipelines in other accounts use to deploy here:
+- the cross-account deploy role, trusted by the named roles that deploy here (the platform
+  pipeline and package roles of the sets whose DEV account this is, the operators listed in
+  the config, and the deploy pipeline role of any project in a configured DEV account);
 - the CloudFormation execution role it passes, allowed to create exactly what the platform's
-  stacks contain (Service Catalog stack in DEV, endpoint stacks everywhere);
+  stacks contain (Service Catalog stack in DEV, endpoint stacks everywhere). The only roles it
+  may write are the sets' Service Catalog launch roles, and only with the launch-role boundary;
+- two permissions boundaries: one every launch role carries, one every role a launched project
+  creates carries. Neither lets its role write IAM outside its remit or drop a boundary, so no
+  role created here can grant itself, or a role it creates, more than its boundary;
 - the SageMaker model execution role the endpoint stacks run models with.
+Nothing in this stack can modify the deploy role, the execution role or the boundaries.
 """
 
 from __future__ import annotations
 
-from awacs.aws import Condition, StringEquals, StringLike
-from troposphere import Parameter, Ref, Template
+from typing import Any
+
+from awacs.aws import ArnNotEquals, Condition, StringEquals, StringLike
+from troposphere import Parameter, Ref, Sub, Template, iam
 
 from src import contracts
 from src.config import PlatformConfig
-from src.templates.iam import account_trust, allow, arn, global_arn, pass_role, role, s3_arn, service_trust
+from src.templates.iam import (
+    IAM_BOUNDED_ROLE_WRITES,
+    IAM_ROLE_MANAGEMENT,
+    IAM_ROLE_WRITES,
+    IAM_WRITE_VERBS,
+    KMS_VIA_S3,
+    ECR_PULL_ACTIONS,
+    POLICY_VERSION,
+    Service,
+    allow,
+    arn,
+    bounded_role_writes,
+    deny,
+    global_arn,
+    pass_role,
+    policy,
+    role,
+    s3_arn,
+    service_trust,
+)
+from src.templates.storage import checkov_skips
 
-TRUSTED_ACCOUNTS_PARAM = "TrustedAccountIds"
+PLATFORM_PRINCIPALS_PARAM = "PlatformPrincipalArns"
+PIPELINE_ACCOUNT_PARAM = "PipelineAccountId"
+DEV_ACCOUNTS_PARAM = "DevAccountIds"
+STACK_ACTIONS = (
+    "cloudformation:CreateStack",
+    "cloudformation:UpdateStack",
+    "cloudformation:DeleteStack",
+    "cloudformation:DescribeStacks",
+    "cloudformation:DescribeStackEvents",
+    "cloudformation:DescribeStackResources",
+    "cloudformation:ListStackResources",
+    "cloudformation:GetTemplate",
+    "cloudformation:CreateChangeSet",
+    "cloudformation:DescribeChangeSet",
+    "cloudformation:ExecuteChangeSet",
+    "cloudformation:DeleteChangeSet",
+)
+# What the platform's stacks contain, by service: the boundaries allow no other service.
+LAUNCH_SERVICES = ("ssm", "kms", "s3", "sagemaker", "codecommit", "codebuild", "codepipeline", "events", "ecr",
+                   "cloudformation")
+PROJECT_ROLE_USERS = (Service.CODEBUILD, Service.CODEPIPELINE, Service.EVENTS, Service.SAGEMAKER)
+PROJECT_SERVICES = ("s3", "kms", "sagemaker", "codecommit", "codebuild", "codepipeline", "ecr", "logs", "cloudwatch",
+                    "cloudformation")
 
 
-def _kms_via_s3() -> Condition:
-    return Condition(StringLike({"kms:ViaService": "s3.*.amazonaws.com"}))
-
-
-def build(config: PlatformConfig) -> Template:
-    prefix = config.app_prefix
-    t = Template(
-        Description=(
-            "Bootstrap roles letting the MLOps platform's pipelines deploy into this account "
-            "(deploy role, CloudFormation execution role, SageMaker model execution role)."
-        )
-    )
-    t.set_version()
+def add_parameters(t: Template) -> None:
     t.add_parameter(
         Parameter(
-            TRUSTED_ACCOUNTS_PARAM,
-            Type="CommaDelimitedList",
-            Description="Accounts whose pipelines may deploy here: the pipeline account and DEV accounts.",
+            PIPELINE_ACCOUNT_PARAM,
+            Type="String",
+            AllowedPattern=r"^\d{12}$",
+            Description="The platform's pipeline (governance) account.",
         )
     )
-    cfn_role_name = contracts.cfn_execution_role_name(prefix)
-    model_role_name = contracts.model_execution_role_name(prefix)
-    cfn_role_arn = global_arn("iam", f"role/{cfn_role_name}")
-    model_role_arn = global_arn("iam", f"role/{model_role_name}")
-    any_region_stack = arn("cloudformation", f"stack/{prefix}-*/*", region="*")
+    t.add_parameter(
+        Parameter(
+            PLATFORM_PRINCIPALS_PARAM,
+            Type="CommaDelimitedList",
+            Default="",
+            Description="Roles and operators of the pipeline account that may deploy here (ARNs, * allowed): "
+            "the platform pipeline and package roles of sets whose DEV account this is, and the configured operators.",
+        )
+    )
+    t.add_parameter(
+        Parameter(
+            DEV_ACCOUNTS_PARAM,
+            Type="CommaDelimitedList",
+            Description="Every configured DEV account: their projects' deploy pipelines may deploy here.",
+        )
+    )
 
-    t.add_resource(
+
+def deploy_role_trust(prefix: str) -> dict:
+    """Named principals only (aws:PrincipalArn), never whole accounts: a role of the pipeline
+    account listed in PlatformPrincipalArns, or a project deploy pipeline role in a DEV account."""
+    platform = {
+        "Sid": "PlatformPipelinesAndOperators",
+        "Effect": "Allow",
+        "Action": ["sts:AssumeRole"],
+        "Principal": {"AWS": Sub("arn:${AWS::Partition}:iam::${%s}:root" % PIPELINE_ACCOUNT_PARAM)},
+        "Condition": {"ArnLike": {"aws:PrincipalArn": Ref(PLATFORM_PRINCIPALS_PARAM)}},
+    }
+    projects = {
+        "Sid": "ProjectDeployPipelines",
+        "Effect": "Allow",
+        "Action": ["sts:AssumeRole"],
+        "Principal": {"AWS": Ref(DEV_ACCOUNTS_PARAM)},
+        "Condition": {"ArnLike": {"aws:PrincipalArn": Sub(
+            f"arn:${{AWS::Partition}}:iam::*:role/{contracts.project_deploy_pipeline_role_pattern(prefix)}")}},
+    }
+    # An empty PlatformPrincipalArns (PREPROD/PROD accounts without operators) matches nobody.
+    return {"Version": POLICY_VERSION, "Statement": [platform, projects]}
+
+
+def add_deploy_role(t: Template, config: PlatformConfig) -> iam.Role:
+    prefix = config.app_prefix
+    return t.add_resource(
         role(
             "CrossAccountDeployRole",
             name=contracts.deploy_role_name(prefix),
-            description="Assumed by pipelines in trusted accounts to run CloudFormation here",
-            trust=account_trust(Ref(TRUSTED_ACCOUNTS_PARAM)),
+            description="Assumed by the platform's and projects' pipelines to run CloudFormation here",
+            trust=deploy_role_trust(prefix),
             statements=[
-                allow(
-                    [
-                        "cloudformation:CreateStack",
-                        "cloudformation:UpdateStack",
-                        "cloudformation:DeleteStack",
-                        "cloudformation:DescribeStacks",
-                        "cloudformation:DescribeStackEvents",
-                        "cloudformation:DescribeStackResources",
-                        "cloudformation:ListStackResources",
-                        "cloudformation:GetTemplate",
-                        "cloudformation:CreateChangeSet",
-                        "cloudformation:DescribeChangeSet",
-                        "cloudformation:ExecuteChangeSet",
-                        "cloudformation:DeleteChangeSet",
-                    ],
-                    [any_region_stack],
-                ),
-                pass_role([cfn_role_arn], "cloudformation.amazonaws.com"),
-                # Pipeline artifacts live in the trusted accounts' buckets (their policies agree).
-                allow(
-                    ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
-                    [s3_arn(f"{prefix}-*/*")],
-                ),
+                allow(list(STACK_ACTIONS), [arn("cloudformation", f"stack/{prefix}-*/*", region="*")]),
+                pass_role([global_arn("iam", f"role/{contracts.cfn_execution_role_name(prefix)}")], Service.CLOUDFORMATION),
+                # Pipeline artifacts live in the pipelines' accounts' buckets (their policies agree).
+                allow(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], [s3_arn(f"{prefix}-*/*")]),
                 allow(
                     ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"],
                     [arn("kms", "key/*", region="*", account="*")],
-                    condition=_kms_via_s3(),
+                    condition=KMS_VIA_S3,
                 ),
                 # The packager writes (and destroy deletes) the seed-code parameters of DEV
                 # accounts through this role.
                 allow(
-                    ["ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters"],
+                    ["ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter", "ssm:DeleteParameter",
+                     "ssm:DeleteParameters"],
                     [arn("ssm", f"parameter{contracts.SSM_CODE_PREFIX}*", region="*")],
                 ),
                 # CloudFormation resolves the Service Catalog stack's SSM-typed parameter with
@@ -98,216 +155,280 @@ def build(config: PlatformConfig) -> Template:
         )
     )
 
-    own_prefixed = f"{prefix}-*"
-    t.add_resource(
+
+def service_catalog_statements(prefix: str) -> list[Any]:
+    """The Service Catalog stack (DEV): portfolio, products, constraints, launch role."""
+    return [
+        allow(
+            [
+                "servicecatalog:CreatePortfolio",
+                "servicecatalog:UpdatePortfolio",
+                "servicecatalog:DeletePortfolio",
+                "servicecatalog:DescribePortfolio",
+                "servicecatalog:CreateProduct",
+                "servicecatalog:UpdateProduct",
+                "servicecatalog:DeleteProduct",
+                "servicecatalog:DescribeProductAsAdmin",
+                "servicecatalog:CreateProvisioningArtifact",
+                "servicecatalog:DeleteProvisioningArtifact",
+                "servicecatalog:ListProvisioningArtifacts",
+                "servicecatalog:DescribeProvisioningArtifact",
+                "servicecatalog:AssociatePrincipalWithPortfolio",
+                "servicecatalog:DisassociatePrincipalFromPortfolio",
+                "servicecatalog:CreateConstraint",
+                "servicecatalog:TagResource",
+                "servicecatalog:UntagResource",
+                "servicecatalog:ListTagsForResource",
+                "servicecatalog:UpdateProvisioningArtifact",
+                "servicecatalog:ListServiceActionsForProvisioningArtifact",
+                "servicecatalog:DisassociateServiceActionFromProvisioningArtifact",
+                "servicecatalog:ListPortfoliosForProduct",
+                "servicecatalog:ListPrincipalsForPortfolio",
+            ],
+            [arn("catalog", "*")],
+        ),
+        # Products load their templates from the platform's assets buckets.
+        allow(["s3:GetObject"], [s3_arn(f"{contracts.assets_bucket_name(prefix, '*', '*')}/templates/*")]),
+        allow(["kms:Decrypt"], [arn("kms", "key/*", region="*", account="*")], condition=KMS_VIA_S3),
+        allow(["cloudformation:ValidateTemplate", "kms:ListAliases"], ["*"]),
+        allow(["cloudformation:GetTemplate"], [arn("cloudformation", "stack/*")]),
+        # The portfolio principal (e.g. the Studio lead's role) may have any name.
+        allow(
+            ["iam:GetRole", "iam:GetUser", "iam:GetGroup"],
+            [global_arn("iam", "role/*"), global_arn("iam", "user/*"), global_arn("iam", "group/*")],
+        ),
+        # These Service Catalog actions support no resource-level permissions.
+        allow(
+            [
+                "servicecatalog:AssociateProductWithPortfolio",
+                "servicecatalog:DisassociateProductFromPortfolio",
+                "servicecatalog:UpdateConstraint",
+                "servicecatalog:DeleteConstraint",
+                "servicecatalog:DescribeConstraint",
+            ],
+            ["*"],
+        ),
+    ]
+
+
+def ssm_statements(config: PlatformConfig) -> list[Any]:
+    """The Service Catalog stack's /mlops/{dev,preprod,prod}/* parameters and its role parameter."""
+    return [
+        allow(
+            [
+                "ssm:PutParameter",
+                "ssm:DeleteParameter",
+                "ssm:GetParameter",
+                "ssm:GetParameters",
+                "ssm:AddTagsToResource",
+                "ssm:RemoveTagsFromResource",
+                "ssm:ListTagsForResource",
+            ],
+            [arn("ssm", f"parameter{contracts.SSM_ROOT}/{stage}/*") for stage in contracts.STAGES],
+        ),
+        allow(["ssm:GetParameters"], [arn("ssm", f"parameter{config.service_catalog.execution_role_parameter}")]),
+    ]
+
+
+def launch_role_statements(prefix: str) -> list[Any]:
+    """The sets' launch roles, always with the launch-role boundary, passed to Service Catalog."""
+    launch_roles = global_arn("iam", f"role/{contracts.launch_role_pattern(prefix)}")
+    boundary = Sub(contracts.boundary_arn(contracts.launch_role_boundary_name(prefix)))
+    return [
+        *bounded_role_writes(launch_roles, boundary),
+        pass_role([launch_roles], Service.SERVICE_CATALOG),
+    ]
+
+
+def endpoint_statements(prefix: str) -> list[Any]:
+    """Endpoint stacks (every stage): model, endpoint config, endpoint, key, autoscaling."""
+    model_role = global_arn("iam", f"role/{contracts.model_execution_role_name(prefix)}")
+    return [
+        allow(
+            [
+                "sagemaker:CreateModel",
+                "sagemaker:DeleteModel",
+                "sagemaker:DescribeModel",
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:DeleteEndpointConfig",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:CreateEndpoint",
+                "sagemaker:UpdateEndpoint",
+                "sagemaker:DeleteEndpoint",
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:UpdateEndpointWeightsAndCapacities",
+                "sagemaker:AddTags",
+                "sagemaker:DeleteTags",
+                "sagemaker:ListTags",
+            ],
+            [arn("sagemaker", "model/*"), arn("sagemaker", "endpoint-config/*"), arn("sagemaker", "endpoint/*")],
+        ),
+        # Models are created from model packages registered in DEV accounts.
+        allow(["sagemaker:DescribeModelPackage"], [arn("sagemaker", "model-package/*", account="*")]),
+        pass_role([model_role], Service.SAGEMAKER),
+        # Neither creating a key nor tagging it while creating it can be scoped to a resource
+        # (KMS developer guide); keys must carry the project tag.
+        allow(
+            ["kms:CreateKey", "kms:TagResource"],
+            ["*"],
+            condition=Condition(StringLike({f"aws:RequestTag/{contracts.TAG_PROJECT_NAME}": "*"})),
+        ),
+        allow(
+            [
+                "kms:DescribeKey",
+                "kms:EnableKeyRotation",
+                "kms:GetKeyPolicy",
+                "kms:GetKeyRotationStatus",
+                "kms:PutKeyPolicy",
+                "kms:ListResourceTags",
+                "kms:TagResource",
+                "kms:UntagResource",
+                "kms:ScheduleKeyDeletion",
+                "kms:CreateGrant",
+                "kms:EnableKey",
+                "kms:DisableKey",
+                "kms:DisableKeyRotation",
+                "kms:UpdateKeyDescription",
+                "kms:CreateAlias",
+                "kms:DeleteAlias",
+                "kms:UpdateAlias",
+            ],
+            # Endpoint stacks of the deploy app name their key aliases alias/sagemaker/...
+            [arn("kms", "key/*"), arn("kms", f"alias/{prefix}-*"), arn("kms", "alias/sagemaker/*")],
+        ),
+        allow(
+            [
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:DeleteScalingPolicy",
+                "application-autoscaling:TagResource",
+                "application-autoscaling:UntagResource",
+                "application-autoscaling:ListTagsForResource",
+            ],
+            [arn("application-autoscaling", "scalable-target/*")],
+        ),
+        allow(  # Describe* support no resource-level permissions
+            [
+                "application-autoscaling:DescribeScalableTargets",
+                "application-autoscaling:DescribeScalingPolicies",
+                "application-autoscaling:DescribeScheduledActions",
+                "cloudwatch:GetMetricData",
+            ],
+            ["*"],
+        ),
+        # Target tracking policies create and remove their CloudWatch alarms.
+        allow(
+            ["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"],
+            [arn("cloudwatch", "alarm:TargetTracking-*")],
+        ),
+        allow(
+            ["iam:CreateServiceLinkedRole"],
+            [global_arn("iam", "role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/*")],
+            condition=Condition(StringEquals({"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"})),
+        ),
+    ]
+
+
+def add_cfn_execution_role(t: Template, config: PlatformConfig) -> iam.Role:
+    prefix = config.app_prefix
+    return t.add_resource(
         role(
             "CloudFormationExecutionRole",
-            name=cfn_role_name,
+            name=contracts.cfn_execution_role_name(prefix),
             description="Used by CloudFormation to create the platform's stacks in this account",
-            trust=service_trust("cloudformation.amazonaws.com"),
+            trust=service_trust(Service.CLOUDFORMATION),
             statements=[
-                # Service Catalog stack (DEV): portfolio, products, constraints, launch role.
-                allow(
-                    [
-                        "servicecatalog:CreatePortfolio",
-                        "servicecatalog:UpdatePortfolio",
-                        "servicecatalog:DeletePortfolio",
-                        "servicecatalog:DescribePortfolio",
-                        "servicecatalog:CreateProduct",
-                        "servicecatalog:UpdateProduct",
-                        "servicecatalog:DeleteProduct",
-                        "servicecatalog:DescribeProductAsAdmin",
-                        "servicecatalog:CreateProvisioningArtifact",
-                        "servicecatalog:DeleteProvisioningArtifact",
-                        "servicecatalog:ListProvisioningArtifacts",
-                        "servicecatalog:DescribeProvisioningArtifact",
-                        "servicecatalog:AssociatePrincipalWithPortfolio",
-                        "servicecatalog:DisassociatePrincipalFromPortfolio",
-                        "servicecatalog:CreateConstraint",
-                        "servicecatalog:TagResource",
-                        "servicecatalog:UntagResource",
-                        "servicecatalog:ListTagsForResource",
-                        "servicecatalog:UpdateProvisioningArtifact",
-                        "servicecatalog:ListServiceActionsForProvisioningArtifact",
-                        "servicecatalog:DisassociateServiceActionFromProvisioningArtifact",
-                        "servicecatalog:ListPortfoliosForProduct",
-                        "servicecatalog:ListPrincipalsForPortfolio",
-                    ],
-                    [arn("catalog", "*")],
-                ),
-                # Products load their templates from the platform's assets buckets.
-                allow(["s3:GetObject"], [s3_arn(f"{contracts.assets_bucket_name(prefix, '*', '*')}/templates/*")]),
-                allow(["kms:Decrypt"], [arn("kms", "key/*", region="*", account="*")], condition=_kms_via_s3()),
-                allow(["cloudformation:ValidateTemplate", "kms:ListAliases"], ["*"]),
-                allow(["cloudformation:GetTemplate"], [arn("cloudformation", "stack/*")]),
-                # The portfolio principal (e.g. the Studio lead's role) may have any name.
-                allow(
-                    ["iam:GetRole", "iam:GetUser", "iam:GetGroup"],
-                    [global_arn("iam", "role/*"), global_arn("iam", "user/*"), global_arn("iam", "group/*")],
-                ),
-                # These Service Catalog actions support no resource-level permissions.
-                allow(
-                    [
-                        "servicecatalog:AssociateProductWithPortfolio",
-                        "servicecatalog:DisassociateProductFromPortfolio",
-                        "servicecatalog:UpdateConstraint",
-                        "servicecatalog:DeleteConstraint",
-                        "servicecatalog:DescribeConstraint",
-                    ],
-                    ["*"],
-                ),
-                allow(
-                    [
-                        "ssm:PutParameter",
-                        "ssm:DeleteParameter",
-                        "ssm:GetParameter",
-                        "ssm:GetParameters",
-                        "ssm:AddTagsToResource",
-                        "ssm:RemoveTagsFromResource",
-                        "ssm:ListTagsForResource",
-                    ],
-                    [arn("ssm", f"parameter{contracts.SSM_ROOT}/*")],
-                ),
-                allow(
-                    ["ssm:GetParameters"],
-                    [arn("ssm", f"parameter{config.service_catalog.execution_role_parameter}")],
-                ),
-                allow(
-                    [
-                        "iam:CreateRole",
-                        "iam:DeleteRole",
-                        "iam:GetRole",
-                        "iam:UpdateRole",
-                        "iam:UpdateRoleDescription",
-                        "iam:UpdateAssumeRolePolicy",
-                        "iam:PutRolePolicy",
-                        "iam:DeleteRolePolicy",
-                        "iam:GetRolePolicy",
-                        "iam:TagRole",
-                        "iam:UntagRole",
-                        "iam:ListRolePolicies",
-                        "iam:ListAttachedRolePolicies",
-                    ],
-                    [global_arn("iam", f"role/{own_prefixed}")],
-                ),
-                pass_role([global_arn("iam", f"role/{own_prefixed}")], "servicecatalog.amazonaws.com"),
-                # Endpoint stacks (all stages): model, endpoint config, endpoint, key, autoscaling.
-                allow(
-                    [
-                        "sagemaker:CreateModel",
-                        "sagemaker:DeleteModel",
-                        "sagemaker:DescribeModel",
-                        "sagemaker:CreateEndpointConfig",
-                        "sagemaker:DeleteEndpointConfig",
-                        "sagemaker:DescribeEndpointConfig",
-                        "sagemaker:CreateEndpoint",
-                        "sagemaker:UpdateEndpoint",
-                        "sagemaker:DeleteEndpoint",
-                        "sagemaker:DescribeEndpoint",
-                        "sagemaker:UpdateEndpointWeightsAndCapacities",
-                        "sagemaker:AddTags",
-                        "sagemaker:DeleteTags",
-                        "sagemaker:ListTags",
-                    ],
-                    [
-                        arn("sagemaker", "model/*"),
-                        arn("sagemaker", "endpoint-config/*"),
-                        arn("sagemaker", "endpoint/*"),
-                    ],
-                ),
-                # Models are created from model packages registered in DEV accounts.
-                allow(
-                    ["sagemaker:DescribeModelPackage"],
-                    [arn("sagemaker", "model-package/*", account="*")],
-                ),
-                pass_role([model_role_arn], "sagemaker.amazonaws.com"),
-                # kms:CreateKey has no resource to scope; keys must carry the project tag.
-                allow(
-                    ["kms:CreateKey"],
-                    ["*"],
-                    condition=Condition(StringLike({"aws:RequestTag/sagemaker:project-name": "*"})),
-                ),
-                allow(
-                    [
-                        "kms:DescribeKey",
-                        "kms:EnableKeyRotation",
-                        "kms:GetKeyPolicy",
-                        "kms:GetKeyRotationStatus",
-                        "kms:PutKeyPolicy",
-                        "kms:ListResourceTags",
-                        "kms:TagResource",
-                        "kms:UntagResource",
-                        "kms:ScheduleKeyDeletion",
-                        "kms:CreateGrant",
-                        "kms:EnableKey",
-                        "kms:DisableKey",
-                        "kms:DisableKeyRotation",
-                        "kms:UpdateKeyDescription",
-                        "kms:CreateAlias",
-                        "kms:DeleteAlias",
-                        "kms:UpdateAlias",
-                    ],
-                    # Endpoint stacks of the deploy app name their key aliases alias/sagemaker/...
-                    [arn("kms", "key/*"), arn("kms", f"alias/{own_prefixed}"), arn("kms", "alias/sagemaker/*")],
-                ),
-                allow(
-                    [
-                        "application-autoscaling:RegisterScalableTarget",
-                        "application-autoscaling:DeregisterScalableTarget",
-                        "application-autoscaling:PutScalingPolicy",
-                        "application-autoscaling:DeleteScalingPolicy",
-                        "application-autoscaling:TagResource",
-                        "application-autoscaling:UntagResource",
-                        "application-autoscaling:ListTagsForResource",
-                    ],
-                    [arn("application-autoscaling", "scalable-target/*")],
-                ),
-                allow(  # Describe* support no resource-level permissions
-                    [
-                        "application-autoscaling:DescribeScalableTargets",
-                        "application-autoscaling:DescribeScalingPolicies",
-                        "application-autoscaling:DescribeScheduledActions",
-                        "cloudwatch:GetMetricData",
-                    ],
-                    ["*"],
-                ),
-                # Target tracking policies create and remove their CloudWatch alarms.
-                allow(
-                    ["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"],
-                    [arn("cloudwatch", "alarm:TargetTracking-*")],
-                ),
-                allow(
-                    ["iam:CreateServiceLinkedRole"],
-                    [
-                        global_arn(
-                            "iam",
-                            "role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/*",
-                        )
-                    ],
-                    condition=Condition(
-                        StringEquals({"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"})
-                    ),
-                ),
+                *service_catalog_statements(prefix),
+                *ssm_statements(config),
+                *launch_role_statements(prefix),
+                *endpoint_statements(prefix),
             ],
             tags=None,
         )
     )
 
+
+def _boundary_denies(prefix: str, writable_roles: str, required_boundary: Any) -> list[Any]:
+    """What no bounded role may do: write a role outside `writable_roles`, create or change a
+    role without `required_boundary`, remove a boundary, or change any managed policy (the
+    boundaries included)."""
+    return [
+        deny([*IAM_ROLE_WRITES, "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRolePermissionsBoundary"],
+             [], sid="NoRoleWritesOutsideRemit", not_resources=[global_arn("iam", f"role/{writable_roles}")]),
+        deny([*IAM_BOUNDED_ROLE_WRITES, "iam:AttachRolePolicy", "iam:DetachRolePolicy"], ["*"],
+             sid="CreatedRolesCarryTheBoundary",
+             condition=Condition(ArnNotEquals({"iam:PermissionsBoundary": required_boundary}))),
+        deny(["iam:DeleteRolePermissionsBoundary", "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy",
+              "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"], ["*"], sid="BoundariesStay"),
+    ]
+
+
+def _pass_project_roles(prefix: str) -> Any:
+    """Within a boundary, only project roles may be passed, and only to the services projects use."""
+    return allow(
+        ["iam:PassRole"],
+        [global_arn("iam", f"role/{contracts.project_roles_pattern(prefix)}")],
+        sid="PassProjectRoles",
+        condition=Condition(StringEquals({"iam:PassedToService": [s.value for s in PROJECT_ROLE_USERS]})),
+    )
+
+
+def add_boundaries(t: Template, prefix: str) -> None:
+    """Managed policies used only as permissions boundaries: they cap, they grant nothing."""
+    project_boundary = Sub(contracts.boundary_arn(contracts.project_role_boundary_name(prefix)))
+    skip = checkov_skips(
+        ("CKV_AWS_109", "A permissions boundary caps what its roles' own policies grant; it grants nothing itself."),
+        ("CKV_AWS_110", "A permissions boundary caps what its roles' own policies grant; it grants nothing itself."),
+        ("CKV_AWS_111", "A permissions boundary caps what its roles' own policies grant; it grants nothing itself."),
+        ("CKV_AWS_107", "A permissions boundary caps what its roles' own policies grant; it grants nothing itself."),
+        ("CKV_AWS_108", "A permissions boundary caps what its roles' own policies grant; it grants nothing itself."),
+    )
     t.add_resource(
+        iam.ManagedPolicy(
+            "LaunchRoleBoundary",
+            ManagedPolicyName=contracts.launch_role_boundary_name(prefix),
+            Description="Boundary of the Service Catalog launch roles: the services projects are made of, "
+            "IAM only for project roles that carry the project-role boundary",
+            PolicyDocument=policy(
+                allow([f"{s}:*" for s in LAUNCH_SERVICES], ["*"], sid="ProjectServices"),
+                allow(["iam:Get*", "iam:List*", *IAM_ROLE_MANAGEMENT], ["*"], sid="ProjectRoles"),
+                _pass_project_roles(prefix),
+                *_boundary_denies(prefix, contracts.project_roles_pattern(prefix), project_boundary),
+            ),
+            Metadata=skip,
+        )
+    )
+    t.add_resource(
+        iam.ManagedPolicy(
+            "ProjectRoleBoundary",
+            ManagedPolicyName=contracts.project_role_boundary_name(prefix),
+            Description="Boundary of every role a SageMaker project creates: its services, no IAM writes",
+            PolicyDocument=policy(
+                allow([f"{s}:*" for s in PROJECT_SERVICES], ["*"], sid="ProjectServices"),
+                allow(["iam:Get*", "iam:List*", "sts:AssumeRole"], ["*"], sid="ReadIamAndAssume"),
+                _pass_project_roles(prefix),
+                deny(list(IAM_WRITE_VERBS), ["*"], sid="NoIamWrites"),
+            ),
+            Metadata=skip,
+        )
+    )
+
+
+def add_model_execution_role(t: Template, prefix: str) -> iam.Role:
+    return t.add_resource(
         role(
             "ModelExecutionRole",
-            name=model_role_name,
+            name=contracts.model_execution_role_name(prefix),
             description="Runs SageMaker endpoints deployed by the platform in this account",
-            trust=service_trust("sagemaker.amazonaws.com"),
+            # Inference: SageMaker documents aws:SourceArn as arn:...:sagemaker:<region>:<account>:*.
+            trust=service_trust(Service.SAGEMAKER, source_arns=[arn("sagemaker", "*", region="*")]),
             statements=[
                 # Model artifacts stay in the DEV account's project artifact buckets.
                 allow(["s3:GetObject"], [s3_arn(f"{prefix}-*-artifacts-*/*")]),
-                allow(["kms:Decrypt"], [arn("kms", "key/*", region="*", account="*")], condition=_kms_via_s3()),
+                allow(["kms:Decrypt"], [arn("kms", "key/*", region="*", account="*")], condition=KMS_VIA_S3),
                 allow(["ecr:GetAuthorizationToken"], ["*"]),
-                allow(
-                    ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                    [arn("ecr", f"repository/{own_prefixed}", account="*")],
-                ),
+                allow(list(ECR_PULL_ACTIONS), [arn("ecr", f"repository/{prefix}-*", account="*")]),
                 allow(
                     ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                     [arn("logs", "log-group:/aws/sagemaker/Endpoints/*")],
@@ -321,4 +442,20 @@ def build(config: PlatformConfig) -> Template:
             tags=None,
         )
     )
+
+
+def build(config: PlatformConfig) -> Template:
+    prefix = config.app_prefix
+    t = Template(
+        Description=(
+            "Bootstrap roles letting the MLOps platform's pipelines deploy into this account "
+            "(deploy role, CloudFormation execution role, SageMaker model execution role, permissions boundaries)."
+        )
+    )
+    t.set_version()
+    add_parameters(t)
+    add_boundaries(t, prefix)
+    add_deploy_role(t, config)
+    add_cfn_execution_role(t, config)
+    add_model_execution_role(t, prefix)
     return t

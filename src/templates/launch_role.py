@@ -19,7 +19,7 @@ from awacs.aws import Condition, StringEquals, StringLike
 from troposphere import Sub
 
 from src import contracts
-from src.templates.iam import allow, arn, deny, global_arn, s3_arn
+from src.templates.iam import allow, arn, bounded_role_writes, deny, global_arn, s3_arn
 
 # resource type -> (actions, resource patterns); "{p}" is the app prefix.
 PERMISSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -33,7 +33,7 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "ssm:RemoveTagsFromResource",
             "ssm:ListTagsForResource",
         ),
-        (f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{contracts.SSM_ROOT}/*",),
+        (f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{contracts.PROJECT_PARAMETER_PATTERN}",),
     ),
     "AWS::KMS::Key": (
         (
@@ -125,24 +125,8 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         ("arn:${AWS::Partition}:codecommit:${AWS::Region}:${AWS::AccountId}:{p}-*",),
     ),
-    "AWS::IAM::Role": (
-        (
-            "iam:CreateRole",
-            "iam:DeleteRole",
-            "iam:GetRole",
-            "iam:UpdateRole",
-            "iam:UpdateRoleDescription",
-            "iam:UpdateAssumeRolePolicy",
-            "iam:PutRolePolicy",
-            "iam:DeleteRolePolicy",
-            "iam:GetRolePolicy",
-            "iam:TagRole",
-            "iam:UntagRole",
-            "iam:ListRolePolicies",
-            "iam:ListAttachedRolePolicies",
-        ),
-        ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/{p}-p-*",),
-    ),
+    # Roles: see `_project_roles` (created and changed only with the project-role boundary).
+    "AWS::IAM::Role": ((), ()),
     "AWS::CodeBuild::Project": (
         ("codebuild:CreateProject", "codebuild:UpdateProject", "codebuild:DeleteProject", "codebuild:BatchGetProjects"),
         ("arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/{p}-*",),
@@ -214,8 +198,12 @@ def statements(prefix: str, assets_buckets: list[str], execution_role_parameter:
     result = [
         allow(list(actions), [Sub(r.replace("{p}", prefix)) for r in resources])
         for actions, resources in PERMISSIONS.values()
+        if actions
     ]
     result += [
+        *_project_roles(prefix),
+        # CloudFormation resolves the templates' {{resolve:ssm:/mlops/code/...}} with this role.
+        allow(["ssm:GetParameter", "ssm:GetParameters"], [arn("ssm", f"parameter{contracts.SSM_CODE_PREFIX}*")]),
         # Service Catalog provisions products as CloudFormation stacks named SC-<account>-pp-<id>.
         allow(
             [
@@ -267,6 +255,15 @@ def statements(prefix: str, assets_buckets: list[str], execution_role_parameter:
         ),
     ]
     return result
+
+
+def _project_roles(prefix: str) -> list[Any]:
+    """Project roles are `<prefix>-p-*` and carry the project-role boundary, without which the
+    launch role may neither create them nor change their policies."""
+    return bounded_role_writes(
+        global_arn("iam", f"role/{contracts.project_roles_pattern(prefix)}"),
+        Sub(contracts.boundary_arn(contracts.project_role_boundary_name(prefix))),
+    )
 
 
 def _pass_project_roles(prefix: str) -> Any:

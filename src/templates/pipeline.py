@@ -7,15 +7,23 @@ bootstrap roles there).
 
 from __future__ import annotations
 
-from awacs.aws import Condition, StringLike
-from troposphere import Parameter, Ref, Template
+from typing import Any
+
+from troposphere import Parameter, Ref, Template, iam
 
 from src import contracts
 from src.config import AccountSet, PlatformConfig
 from src.templates import pipeline_parts as pp
-from src.templates.iam import allow, arn, codebuild_logs, role, s3_arn, service_trust
+from src.templates.iam import KMS_VIA_S3, Service, allow, arn, codebuild_logs, role, s3_arn, service_trust
 from src.templates.project_parts import cfn_role_arn, deploy_role_arn
-from src.templates.storage import add_access_log_bucket, add_encrypted_bucket
+from src.templates.storage import (
+    PIPELINE_ARTIFACTS,
+    BucketIds,
+    EncryptedBucket,
+    LogBucketIds,
+    add_access_log_bucket,
+    add_encrypted_bucket,
+)
 
 SOURCE = "Source"
 PACKAGED = "Packaged"
@@ -42,6 +50,126 @@ artifacts:
 """
 
 
+def package_project_name(config: PlatformConfig, account_set: AccountSet) -> str:
+    return f"{config.app_prefix}-{account_set.name}-package"
+
+
+def assets_statements(config: PlatformConfig) -> list[Any]:
+    """Read and write the assets bucket of every region the platform uses (package uploads to
+    all of them; cross-region deploy actions keep artifacts there)."""
+    buckets = sorted({config.assets_bucket_in(r) for r in config.regions})
+    return [
+        allow(
+            ["s3:GetObject", "s3:PutObject", "s3:GetBucketLocation", "s3:ListBucket"],
+            [arn_ for b in buckets for arn_ in (s3_arn(b), s3_arn(f"{b}/*"))],
+        ),
+        allow(
+            ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"],
+            [arn("kms", "key/*", region="*")],
+            condition=KMS_VIA_S3,
+        ),
+    ]
+
+
+def seed_parameter_statements(config: PlatformConfig, account_set: AccountSet) -> list[Any]:
+    """Where package writes the seed-code parameters of the set's DEV account: through the
+    deploy role there, or with its own role when DEV is the pipeline account (no role to
+    assume into its own account)."""
+    dev = account_set.dev_account
+    if dev != config.pipeline.account_id:
+        return [allow(["sts:AssumeRole"], [deploy_role_arn(config.app_prefix, dev)])]
+    return [
+        allow(
+            ["ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter"],
+            [arn("ssm", f"parameter{contracts.SSM_CODE_PREFIX}*", region=account_set.region)],
+        )
+    ]
+
+
+def add_package_role(t: Template, config: PlatformConfig, account_set: AccountSet, artifacts: EncryptedBucket) -> iam.Role:
+    name = package_project_name(config, account_set)
+    return t.add_resource(
+        role(
+            "PackageCodeBuildRole",
+            name=f"{config.app_prefix}-{account_set.name}-package",
+            description="Renders, lints and packages the platform in CodeBuild",
+            trust=service_trust(Service.CODEBUILD, source_arns=[arn("codebuild", f"project/{name}")]),
+            statements=[
+                codebuild_logs([name]),
+                *artifacts.access_statements(),
+                *assets_statements(config),
+                *seed_parameter_statements(config, account_set),
+            ],
+            tags=None,
+        )
+    )
+
+
+def add_pipeline_role(t: Template, config: PlatformConfig, account_set: AccountSet, artifacts: EncryptedBucket) -> iam.Role:
+    prefix, name = config.app_prefix, account_set.name
+    return t.add_resource(
+        role(
+            "PipelineRole",
+            name=f"{prefix}-{name}-pipeline",
+            description=f"Runs the platform pipeline of account set '{name}'",
+            trust=service_trust(Service.CODEPIPELINE),
+            statements=[
+                *artifacts.access_statements(),
+                *assets_statements(config),
+                *pp.source_and_build_statements(
+                    arn("codecommit", config.repository.name),
+                    [arn("codebuild", f"project/{package_project_name(config, account_set)}")],
+                ),
+                allow(["sts:AssumeRole"], [deploy_role_arn(prefix, account_set.dev_account)]),
+            ],
+            tags=None,
+        )
+    )
+
+
+def other_region_stores(t: Template, config: PlatformConfig, account_set: AccountSet) -> dict[str, Any]:
+    """A set in another region deploys there: its assets bucket is the pipeline's artifact
+    store in that region, with the key ARN looked up by deploy (CodePipeline needs the ARN,
+    not an alias, for a cross-account action)."""
+    if account_set.region == config.pipeline.region:
+        return {}
+    key_arn = t.add_parameter(
+        Parameter(
+            contracts.CROSS_REGION_KEY_PARAM,
+            Type="String",
+            AllowedPattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-f0-9-]+$",
+            Description=f"ARN of the KMS key of {config.assets_bucket_in(account_set.region)} in "
+            f"{account_set.region} (looked up by deploy).",
+        )
+    )
+    return {account_set.region: pp.artifact_store(config.assets_bucket_in(account_set.region), Ref(key_arn))}
+
+
+def add_trigger(t: Template, config: PlatformConfig, account_set: AccountSet, pipeline: Any) -> None:
+    prefix, name = config.app_prefix, account_set.name
+    rule_name = f"{prefix}-{name}-pipeline-trigger"
+    events_role = t.add_resource(
+        role(
+            "PipelineEventsRole",
+            name=f"{prefix}-{name}-pipeline-events",
+            description="Lets EventBridge start the platform pipeline on a push",
+            trust=service_trust(Service.EVENTS, source_arns=[arn("events", f"rule/{rule_name}")]),
+            statements=[allow(["codepipeline:StartPipelineExecution"], [pp.pipeline_arn(pipeline)])],
+            tags=None,
+        )
+    )
+    t.add_resource(
+        pp.start_pipeline_rule(
+            "PipelineTriggerRule",
+            name=rule_name,
+            description=f"Start the platform pipeline on a push to {config.repository.branch}",
+            event_pattern=pp.codecommit_change_pattern(arn("codecommit", config.repository.name), config.repository.branch),
+            target=pipeline,
+            role=events_role,
+        )
+    )
+
+
 def build(config: PlatformConfig, account_set: AccountSet) -> Template:
     prefix, name = config.app_prefix, account_set.name
     t = Template(
@@ -49,134 +177,56 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
     )
     t.set_version()
     dev = account_set.dev_account
-    dev_deploy_role = deploy_role_arn(prefix, dev)
-    logs = add_access_log_bucket(t, "AccessLogsBucket", bucket_name=contracts.pipeline_logs_bucket_name(prefix, name))
+    logs = add_access_log_bucket(
+        t,
+        LogBucketIds("AccessLogsBucket", policy="AccessLogsBucketPolicy"),
+        bucket_name=contracts.pipeline_logs_bucket_name(prefix, name),
+    )
     artifacts = add_encrypted_bucket(
         t,
-        "ArtifactsBucket",
+        BucketIds("ArtifactsBucket", key="ArtifactsBucketKey", alias="ArtifactsBucketKeyAlias", policy="ArtifactsBucketPolicy"),
         bucket_name=contracts.pipeline_bucket_name(prefix, name),
         description=f"Encrypts pipeline artifacts of account set '{name}'",
-        readers=[dev_deploy_role],
+        readers=[deploy_role_arn(prefix, dev)],
         logs=logs,
+        retention=PIPELINE_ARTIFACTS,
     )
-    assets_bucket = config.assets_bucket_in(account_set.region)
-    # package uploads to the assets bucket of every region the platform uses.
-    all_assets = sorted({config.assets_bucket_in(r) for r in config.regions})
-    package_name = f"{prefix}-{name}-package"
-    kms_via_s3 = Condition(StringLike({"kms:ViaService": "s3.*.amazonaws.com"}))
-    artifact_rw = artifacts.access_statements()
-    assets_rw = [
-        allow(
-            ["s3:GetObject", "s3:PutObject", "s3:GetBucketLocation", "s3:ListBucket"],
-            [arn_ for b in all_assets for arn_ in (s3_arn(b), s3_arn(f"{b}/*"))],
-        ),
-        allow(
-            ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"],
-            [arn("kms", "key/*", region="*")],
-            condition=kms_via_s3,
-        ),
-    ]
-
-    package_role = t.add_resource(
-        role(
-            "PackageCodeBuildRole",
-            name=f"{prefix}-{name}-package",
-            description="Renders, lints and packages the platform in CodeBuild",
-            trust=service_trust("codebuild.amazonaws.com"),
-            statements=[
-                codebuild_logs([package_name]),
-                *artifact_rw,
-                *assets_rw,
-                # SSM seed-code parameters live in the DEV account: written through its deploy role.
-                allow(["sts:AssumeRole"], [dev_deploy_role]),
-            ],
-            tags=None,
-        )
-    )
+    package_role = add_package_role(t, config, account_set, artifacts)
     package = t.add_resource(
         pp.codebuild_project(
             "PackageProject",
-            name=package_name,
+            name=package_project_name(config, account_set),
             description=f"Render, lint and package the platform for account set '{name}'",
             role=package_role,
             artifacts_key=artifacts.key_arn,
             buildspec=package_buildspec(account_set),
-            env={"MLOPS_ACCOUNT_SET": name},
+            env={},
             timeout_minutes=30,
         )
     )
-
-    repo_arn = arn("codecommit", config.repository.name)
     deploy_action = pp.cloudformation_deploy_action(
         "DeployServiceCatalog",
         stack_name=contracts.service_catalog_stack_name(prefix, name),
         template_path=f"{PACKAGED}::dist/{contracts.dist_service_catalog(name)}",
         template_configuration=f"{PACKAGED}::{contracts.PACKAGE_DIR}/{contracts.service_catalog_parameters_name(name)}",
-        action_role_arn=dev_deploy_role,
+        action_role_arn=deploy_role_arn(prefix, dev),
         cfn_role_arn=cfn_role_arn(prefix, dev),
         input_artifact=PACKAGED,
         region=account_set.region,
     )
-    pipeline_role = t.add_resource(
-        role(
-            "PipelineRole",
-            name=f"{prefix}-{name}-pipeline",
-            description=f"Runs the platform pipeline of account set '{name}'",
-            trust=service_trust("codepipeline.amazonaws.com"),
-            statements=[
-                *artifact_rw,
-                *assets_rw,
-                *pp.source_and_build_statements(repo_arn, [arn("codebuild", f"project/{package_name}")]),
-                allow(["sts:AssumeRole"], [dev_deploy_role]),
+    platform_pipeline = t.add_resource(
+        pp.pipeline(
+            "Pipeline",
+            name=f"{prefix}-{name}",
+            role=add_pipeline_role(t, config, account_set, artifacts),
+            artifacts=artifacts,
+            stages=[
+                pp.stage(SOURCE, pp.codecommit_source(config.repository.name, config.repository.branch, SOURCE)),
+                pp.stage("Package", pp.codebuild_action("RenderLintPackage", package, SOURCE, PACKAGED)),
+                pp.stage("Deploy", deploy_action),
             ],
-            tags=None,
+            other_regions=other_region_stores(t, config, account_set),
         )
     )
-    other_regions = {}
-    if account_set.region != config.pipeline.region:
-        # The cross-region deploy action stores its artifacts in the assets bucket there.
-        key_arn = t.add_parameter(
-            Parameter(
-                contracts.CROSS_REGION_KEY_PARAM,
-                Type="String",
-                AllowedPattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-f0-9-]+$",
-                Description=f"ARN of the KMS key of {assets_bucket} in {account_set.region} (looked up by deploy).",
-            )
-        )
-        other_regions[account_set.region] = pp.artifact_store(assets_bucket, Ref(key_arn))
-    platform_pipeline = pp.pipeline(
-        "Pipeline",
-        name=f"{prefix}-{name}",
-        role=pipeline_role,
-        artifacts=artifacts,
-        stages=[
-            pp.stage(SOURCE, pp.codecommit_source(config.repository.name, config.repository.branch, SOURCE)),
-            pp.stage("Package", pp.codebuild_action("RenderLintPackage", package, SOURCE, PACKAGED)),
-            pp.stage("Deploy", deploy_action),
-        ],
-        other_regions=other_regions,
-    )
-    t.add_resource(platform_pipeline)
-
-    events_role = t.add_resource(
-        role(
-            "PipelineEventsRole",
-            name=f"{prefix}-{name}-pipeline-events",
-            description="Lets EventBridge start the platform pipeline on a push",
-            trust=service_trust("events.amazonaws.com"),
-            statements=[allow(["codepipeline:StartPipelineExecution"], [pp.pipeline_arn(platform_pipeline)])],
-            tags=None,
-        )
-    )
-    t.add_resource(
-        pp.start_pipeline_rule(
-            "PipelineTriggerRule",
-            name=f"{prefix}-{name}-pipeline-trigger",
-            description=f"Start the platform pipeline on a push to {config.repository.branch}",
-            event_pattern=pp.codecommit_change_pattern(repo_arn, config.repository.branch),
-            target=platform_pipeline,
-            role=events_role,
-        )
-    )
+    add_trigger(t, config, account_set, platform_pipeline)
     return t
-

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, Sequence
 
-from troposphere import GetAtt, Ref, Sub, Tags, Template, codebuild, codepipeline, events
+from troposphere import GetAtt, Ref, Sub, Tags, codebuild, codepipeline, events
 
 from src.templates.iam import allow
 from src.templates.storage import EncryptedBucket
@@ -101,6 +102,13 @@ def codebuild_action(
     )
 
 
+class ActionMode(str, Enum):
+    """CloudFormation deploy action modes the platform uses (CodePipeline action reference)."""
+
+    CREATE_UPDATE = "CREATE_UPDATE"  # fails on a stack in a failed state
+    REPLACE_ON_FAILURE = "REPLACE_ON_FAILURE"  # deletes and re-creates a failed stack, updates a healthy one
+
+
 def cloudformation_deploy_action(
     name: str,
     *,
@@ -112,11 +120,12 @@ def cloudformation_deploy_action(
     region: Any = None,
     template_configuration: Any = None,
     capabilities: str = "CAPABILITY_NAMED_IAM",
+    mode: ActionMode = ActionMode.CREATE_UPDATE,
 ) -> codepipeline.Actions:
     """Create or update a stack, run as `action_role_arn` (in the target account), with
     CloudFormation using `cfn_role_arn` there."""
     configuration: dict[str, Any] = {
-        "ActionMode": "CREATE_UPDATE",
+        "ActionMode": mode.value,
         "StackName": stack_name,
         "TemplatePath": template_path,
         "RoleArn": cfn_role_arn,
@@ -227,8 +236,3 @@ def codecommit_change_pattern(repository: Any, branch: str) -> dict:
             "referenceName": [branch],
         },
     }
-
-
-def add(template: Template, *resources: Any) -> None:
-    for resource in resources:
-        template.add_resource(resource)

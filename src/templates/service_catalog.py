@@ -12,7 +12,7 @@ from troposphere import GetAtt, Parameter, Ref, Sub, Template, servicecatalog, s
 from src import contracts
 from src.config import AccountSet, PlatformConfig
 from src.templates import launch_role
-from src.templates.iam import role, service_trust
+from src.templates.iam import Service, role, service_trust
 from src.templates.tags import studio_visible_tags
 
 PRODUCTS = {
@@ -86,11 +86,12 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
             "ProductLaunchRole",
             name=contracts.launch_role_name(config.app_prefix, account_set.name),
             description="Service Catalog launches the SageMaker project templates with this role",
-            trust=service_trust("servicecatalog.amazonaws.com"),
+            trust=service_trust(Service.SERVICE_CATALOG),
             statements=launch_role.statements(
                 config.app_prefix, [config.assets_bucket_in(account_set.region)], sc.execution_role_parameter
             ),
             tags=None,
+            boundary=Sub(contracts.boundary_arn(contracts.launch_role_boundary_name(config.app_prefix))),
         )
     )
 

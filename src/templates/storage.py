@@ -42,6 +42,56 @@ KEY_ADMIN_ACTIONS = (
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long a versioned bucket keeps objects: noncurrent versions always expire; current
+    objects only when `current_days` is set (data the platform or a project still reads is kept).
+    Incomplete multipart uploads are aborted after a week."""
+
+    noncurrent_days: int
+    current_days: int | None = None
+
+    def rules(self, rule_id: str) -> s3.LifecycleConfiguration:
+        rule: dict[str, Any] = {
+            "Id": rule_id,
+            "Status": "Enabled",
+            "NoncurrentVersionExpiration": s3.NoncurrentVersionExpiration(NoncurrentDays=self.noncurrent_days),
+            "AbortIncompleteMultipartUpload": s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
+        }
+        if self.current_days is not None:
+            rule["ExpirationInDays"] = self.current_days
+        return s3.LifecycleConfiguration(Rules=[s3.LifecycleRule(**rule)])
+
+
+# What each kind of bucket keeps.
+ACCESS_LOGS = Retention(noncurrent_days=30, current_days=365)
+PIPELINE_ARTIFACTS = Retention(noncurrent_days=30, current_days=90)  # CodePipeline's intermediate artifacts
+KEPT_DATA = Retention(noncurrent_days=90)  # model artifacts, seed code and templates: current versions stay
+
+
+def _deletion(retain: bool) -> dict[str, str]:
+    """Explicit DeletionPolicy/UpdateReplacePolicy on stateful resources (cfn-lint I3011)."""
+    policy = "Retain" if retain else "Delete"
+    return {"DeletionPolicy": policy, "UpdateReplacePolicy": policy}
+
+
+@dataclass(frozen=True)
+class BucketIds:
+    """Logical ids of an encrypted bucket's resources, written out so grep finds each one
+    (renaming one replaces the resource)."""
+
+    bucket: str
+    key: str
+    alias: str
+    policy: str
+
+
+@dataclass(frozen=True)
+class LogBucketIds:
+    bucket: str
+    policy: str
+
+
+@dataclass(frozen=True)
 class EncryptedBucket:
     bucket: s3.Bucket
     key: kms.Key
@@ -68,8 +118,8 @@ class EncryptedBucket:
 
     def access_statements(self, *, write: bool = True) -> list[Any]:
         """Identity-policy statements for a same-account role to read (and write) objects."""
-        actions = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation", "s3:ListBucket"]
-        key_actions = ["kms:Decrypt", "kms:DescribeKey"]
+        actions = list(READ_ACTIONS)
+        key_actions = list(KEY_READ_ACTIONS)
         if write:
             actions.append("s3:PutObject")
             key_actions += ["kms:Encrypt", "kms:GenerateDataKey*"]
@@ -124,33 +174,29 @@ def _deny_insecure_transport(bucket_arn: Any, objects_arn: Any) -> Any:
 
 
 def add_access_log_bucket(
-    template: Template, title: str, *, bucket_name: str, tags: Tags | None = None, retain: bool = False
+    template: Template, ids: LogBucketIds, *, bucket_name: str, tags: Tags | None = None, retain: bool = False
 ) -> LogBucket:
     """Bucket for S3 server access logs of this stack's buckets (SSE-S3: log delivery
     cannot write to SSE-KMS buckets); only the S3 logging service of this account writes."""
     extra: dict[str, Any] = {"Tags": tags} if tags is not None else {}
-    if retain:
-        extra.update(DeletionPolicy="Retain", UpdateReplacePolicy="Retain")
     bucket = template.add_resource(
         _private_bucket(
-            title,
+            ids.bucket,
             bucket_name,
             s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"),
-            LifecycleConfiguration=s3.LifecycleConfiguration(
-                Rules=[s3.LifecycleRule(Id="ExpireAccessLogs", Status="Enabled", ExpirationInDays=365,
-                                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=30))]
-            ),
+            LifecycleConfiguration=ACCESS_LOGS.rules("ExpireAccessLogs"),
             Metadata=checkov_skips(
                 ("CKV_AWS_18", "This is the access-log bucket; logging it into itself would loop."),
             ),
             **extra,
+            **_deletion(retain),
         )
     )
     arn = GetAtt(bucket, "Arn")
     objects = Sub("${B}/*", B=arn)
     template.add_resource(
         s3.BucketPolicy(
-            f"{title}Policy",
+            ids.policy,
             Bucket=Ref(bucket),
             PolicyDocument=policy(
                 _deny_insecure_transport(arn, objects),
@@ -177,7 +223,7 @@ def _reader_principal(readers: Sequence[Any] | AWSHelperFn) -> Principal:
 
 def add_encrypted_bucket(
     template: Template,
-    title: str,
+    ids: BucketIds,
     *,
     bucket_name: str,
     description: str,
@@ -185,14 +231,15 @@ def add_encrypted_bucket(
     tags: Tags | None = None,
     retain: bool = False,
     logs: LogBucket,
+    retention: Retention,
 ) -> EncryptedBucket:
-    """Add `<title>Key`, `<title>KeyAlias`, `<title>` and `<title>Policy` to the template.
+    """Add the key, its alias, the bucket and its policy (logical ids from `ids`).
 
     `bucket_name` is an Fn::Sub string. `retain` keeps bucket and key when the stack is
     deleted (data that must outlive the stack, e.g. model artifacts). Access logs go to
-    `logs` under the prefix `<title>/`.
+    `logs` under the prefix `<bucket id>/`; `retention` says how long versions are kept.
     """
-    policy_kwargs = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"} if retain else {}
+    policy_kwargs = _deletion(retain)
     key_statements = [
         allow(KEY_ADMIN_ACTIONS, ["*"], sid="OwningAccountAdministers", principal=aws_principals([_root()])),
     ]
@@ -202,7 +249,7 @@ def add_encrypted_bucket(
     key_kwargs: dict[str, Any] = {"Tags": tags} if tags is not None else {}
     key = template.add_resource(
         kms.Key(
-            f"{title}Key",
+            ids.key,
             Description=description,
             EnableKeyRotation=True,
             KeyPolicy=policy(*key_statements),
@@ -212,7 +259,7 @@ def add_encrypted_bucket(
     )
     template.add_resource(
         kms.Alias(
-            f"{title}KeyAlias",
+            ids.alias,
             AliasName=Sub(contracts.assets_key_alias(bucket_name)),
             TargetKeyId=Ref(key),
         )
@@ -220,10 +267,11 @@ def add_encrypted_bucket(
     bucket_kwargs: dict[str, Any] = {"Tags": tags} if tags is not None else {}
     bucket = template.add_resource(
         _private_bucket(
-            title,
+            ids.bucket,
             bucket_name,
             s3.ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms", KMSMasterKeyID=GetAtt(key, "Arn")),
-            LoggingConfiguration=s3.LoggingConfiguration(DestinationBucketName=logs.name, LogFilePrefix=f"{title}/"),
+            LoggingConfiguration=s3.LoggingConfiguration(DestinationBucketName=logs.name, LogFilePrefix=f"{ids.bucket}/"),
+            LifecycleConfiguration=retention.rules(f"{ids.bucket}Retention"),
             **bucket_kwargs,
             **policy_kwargs,
         )
@@ -235,7 +283,7 @@ def add_encrypted_bucket(
             allow(READ_ACTIONS, [stored.arn, stored.objects_arn], sid="ReadersRead", principal=_reader_principal(readers))
         )
     template.add_resource(
-        s3.BucketPolicy(f"{title}Policy", Bucket=Ref(bucket), PolicyDocument=policy(*bucket_statements))
+        s3.BucketPolicy(ids.policy, Bucket=Ref(bucket), PolicyDocument=policy(*bucket_statements))
     )
     return stored
 
@@ -249,4 +297,8 @@ def account_root(account: str) -> Sub:
     return _root(account)
 
 
-__all__ = ["EncryptedBucket", "LogBucket", "account_root", "add_access_log_bucket", "add_encrypted_bucket", "checkov_skips"]
+__all__ = [
+    "ACCESS_LOGS", "KEPT_DATA", "PIPELINE_ARTIFACTS", "BucketIds", "EncryptedBucket", "LogBucket", "LogBucketIds",
+    "Retention", "account_root",
+    "add_access_log_bucket", "add_encrypted_bucket", "checkov_skips",
+]

@@ -158,7 +158,7 @@ class Authorizer:
             if service == "s3":
                 checks = iam_requests.s3_checks(call, bucket or "", key, kms_key_arn=_object_key(call, bucket, key))
             else:
-                checks = iam_requests.checks_for(call)
+                checks = [_with_current_boundary(c) for c in iam_requests.checks_for(call)]
             principal = self.principal(role_arn)
         except (Unsupported, KeyError) as exc:
             with self._lock:
@@ -168,6 +168,27 @@ class Authorizer:
             decision = self.decide(principal, check, "http")
             if not decision.allowed:
                 raise _denial(service, role_arn, f"{check.action} on {check.resource}: {decision.reason}")
+
+
+# IAM actions whose iam:PermissionsBoundary key is the boundary the role has (Service
+# Authorization Reference: "the specified policy is set as the permissions boundary").
+BOUNDARY_KEY_ACTIONS = {"iam:putrolepolicy", "iam:deleterolepolicy", "iam:attachrolepolicy", "iam:detachrolepolicy",
+                        "iam:deleterolepermissionsboundary"}
+
+
+def _with_current_boundary(check: Check) -> Check:
+    if check.action.lower() not in BOUNDARY_KEY_ACTIONS or "iam:PermissionsBoundary" in check.context:
+        return check
+    from moto.iam.models import iam_backends
+
+    account, name = check.resource.split(":")[4], check.resource.rsplit("/", 1)[-1]
+    try:
+        boundary = iam_backends[account]["aws"].get_role(name).permissions_boundary_arn
+    except Exception:  # the role does not exist (yet): no boundary to report
+        return check
+    if not boundary:
+        return check
+    return Check(check.action, check.resource, {**check.context, "iam:PermissionsBoundary": boundary})
 
 
 def _denial(service: str, role_arn: str, message: str) -> Exception:

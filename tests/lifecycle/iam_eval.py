@@ -208,8 +208,9 @@ def evaluate(principal: Principal, request: Request) -> Decision:
 
     resource_allows = resource is not None and _matching(resource, request, "Allow", principal)
     if principal.is_service:
-        return Decision(bool(resource_allows), "resource policy allows the service" if resource_allows
-                        else "resource policy does not allow the service")
+        what = "the role's trust policy" if request.action.lower() == "sts:assumerole" else "the resource policy"
+        return Decision(bool(resource_allows), f"{what} allows the service" if resource_allows
+                        else f"{what} does not allow the service")
 
     identity_allows = bool(_matching(identity, request, "Allow"))
     bounded = boundary is None or bool(_matching(boundary, request, "Allow"))

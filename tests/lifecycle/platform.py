@@ -1,26 +1,35 @@
-"""The platform as a platform team deploys it, and projects as SageMaker Studio launches them.
+"""The platform as a platform team deploys it, and projects as SageMaker Studio runs them.
 
 Setup is the real CLI against the emulator: each target account is bootstrapped with its own
 administrator credentials, then `package` and `deploy` run with the pipeline account's. A
-launch then plays what Service Catalog and CloudFormation do with the product: read the
-template from the URL the packager gave Service Catalog, validate the launch parameters,
-and create every resource through the service APIs as the set's launch role.
+project's life is then played step by step, each step by the service that takes it on AWS:
+- launch: Service Catalog loads the product template from the URL the packager gave it and
+  CloudFormation creates every resource as the set's launch role (tests/lifecycle/stacks.py);
+- build: the seed commit's push event starts the build pipeline; CodeBuild runs the seed
+  app's buildspec, which upserts the SageMaker pipeline; SageMaker runs it and registers a
+  model package (tests/lifecycle/services.py);
+- approve: a reviewer approves the package; SageMaker's state-change event starts the deploy
+  pipeline, which renders the stage templates and deploys them into DEV, PREPROD and PROD.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
 import build
 from src import contracts
 from tests.emulator import ENV
-from tests.lifecycle import cfn, provision
+from tests.lifecycle import cfn, emulator_fixes, provision, services
+from tests.lifecycle.authorizer import Authorizer
 from tests.lifecycle.stacks import Stack
 from tests.lifecycle.world import World, role_arn
 
@@ -30,14 +39,16 @@ PIPELINE, DEV, PREPROD, PROD = "123456789012", "210987654321", "310987654321", "
 SET = "first"
 
 
-def config_data() -> dict:
-    return {
+def config_data(**overrides) -> dict:
+    data = {
         "app_prefix": PREFIX,
         "pipeline": {"account_id": PIPELINE, "region": REGION},
         "account_sets": [
             {"name": SET, "dev_account": DEV, "preprod_account": PREPROD, "prod_account": PROD, "region": REGION},
         ],
     }
+    data.update(overrides)
+    return data
 
 
 @dataclass
@@ -45,13 +56,30 @@ class Project:
     name: str
     project_id: str
     product: str
+    set_name: str
+    dev_account: str
     stack: Stack
-    launch_role: str
+
+    @property
+    def model_package_group(self) -> str:
+        return f"{self.name}-{self.project_id}"
+
+    @property
+    def build_pipeline(self) -> str:
+        return f"{PREFIX}-{self.name}-model-build"
+
+    @property
+    def deploy_pipeline(self) -> str:
+        return f"{PREFIX}-{self.name}-model-deploy"
+
+    def resource(self, logical_id: str) -> dict:
+        return self.stack.physical[logical_id]
 
 
 @dataclass
 class Platform:
     world: World
+    config: dict
     config_path: Path
     package_dir: Path
     projects: list[Project] = field(default_factory=list)
@@ -68,14 +96,27 @@ class Platform:
         assert result.exit_code == 0, result.output
         return result.output
 
-    def set_up(self) -> None:
-        ssm = self.world.client(self.world.admin(DEV), "ssm")
-        ssm.put_parameter(Name="/mlops/role/lead", Value=role_arn(DEV, "studio-lead"), Type="String")
-        for account in (DEV, PREPROD, PROD):
+    def accounts(self) -> list[str]:
+        sets = self.config["account_sets"]
+        found = [self.config["pipeline"]["account_id"]]
+        for s in sets:
+            found += [s["dev_account"], s["preprod_account"], s["prod_account"]]
+        return list(dict.fromkeys(found))
+
+    def set_up(self, extra_bootstrapped: tuple[str, ...] = ()) -> None:
+        """Bootstrap every target account (and `extra_bootstrapped` ones outside any set), then
+        package and deploy with the pipeline account's credentials."""
+        for s in self.config["account_sets"]:
+            ssm = self.world.client(self.world.admin(s["dev_account"]), "ssm", s["region"])
+            ssm.put_parameter(Name="/mlops/role/lead", Value=role_arn(s["dev_account"], "studio-lead"), Type="String",
+                              Overwrite=True)
+        targets = [a for s in self.config["account_sets"] for a in (s["dev_account"], s["preprod_account"], s["prod_account"])]
+        for account in dict.fromkeys([*targets, *extra_bootstrapped]):
             self.cli("deploy", "--yes", "--bootstrap", "--stack", "bootstrap", account=account)
-        self.cli("package", account=PIPELINE)
-        self.cli("deploy", "--yes", account=PIPELINE)
-        for account in (PIPELINE, DEV, PREPROD, PROD):
+        pipeline = self.config["pipeline"]["account_id"]
+        self.cli("package", account=pipeline)
+        self.cli("deploy", "--yes", account=pipeline)
+        for account in dict.fromkeys([*self.accounts(), *extra_bootstrapped]):
             self.record_bucket_policies(account)
 
     def record_bucket_policies(self, account: str) -> None:
@@ -102,22 +143,26 @@ class Platform:
 
     # --- Service Catalog and CloudFormation launching a product ---------------------------
 
-    def product_template(self, product: str) -> tuple[dict, str]:
+    def account_set(self, name: str) -> dict:
+        return next(s for s in self.config["account_sets"] if s["name"] == name)
+
+    def product_template(self, product: str, set_name: str) -> dict:
         """The template Service Catalog loads (the URL the packager handed it), read as the DEV
         CloudFormation execution role, which creates the provisioning artifacts."""
-        parameters = json.loads((self.package_dir / contracts.service_catalog_parameters_name(SET)).read_text())
+        dev = self.account_set(set_name)["dev_account"]
+        parameters = json.loads((self.package_dir / contracts.service_catalog_parameters_name(set_name)).read_text())
         url = parameters["Parameters"][contracts.product_parameter_names(product)[0]]
         bucket, key = urllib.parse.urlparse(url).path.lstrip("/").split("/", 1)
-        cfn_role = self.world.as_service(role_arn(DEV, contracts.cfn_execution_role_name(PREFIX)),
+        cfn_role = self.world.as_service(role_arn(dev, contracts.cfn_execution_role_name(PREFIX)),
                                          "cloudformation.amazonaws.com", origin="Service Catalog provisioning artifact")
-        body = self.world.client(cfn_role, "s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-        return json.loads(body), url
+        return json.loads(self.world.client(cfn_role, "s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
-    def launch_context(self, stack_name: str) -> provision.Context:
-        launch = role_arn(DEV, contracts.launch_role_name(PREFIX, SET))
+    def launch_context(self, set_name: str, stack_name: str) -> provision.Context:
+        dev = self.account_set(set_name)["dev_account"]
+        launch = role_arn(dev, contracts.launch_role_name(PREFIX, set_name))
         session = self.world.as_service(launch, "servicecatalog.amazonaws.com", origin="Service Catalog launch")
-        return provision.Context(session, launch, DEV, REGION, stack_name, self.world.authorizer,
-                                 self.world.repositories, self.world.endpoint)
+        return provision.Context(session, launch, dev, REGION, stack_name, self.world.authorizer,
+                                 self.world.repositories, self.world.endpoint, world=self.world)
 
     def ssm_resolver(self, ctx: provision.Context):
         def resolve(name: str) -> str:
@@ -125,15 +170,48 @@ class Platform:
 
         return resolve
 
-    def launch(self, product: str, name: str, project_id: str, **extra: str) -> Project:
-        template, _ = self.product_template(product)
-        stack_name = f"SC-{DEV}-pp-{project_id.removeprefix('p-')}"
-        ctx = self.launch_context(stack_name)
+    def launch(self, product: str, name: str, project_id: str, *, set_name: str = SET, **extra: str) -> Project:
+        self.world.step(f"Service Catalog launches {product} for project {name} ({project_id})")
+        template = self.product_template(product, set_name)
+        dev = self.account_set(set_name)["dev_account"]
+        stack_name = f"SC-{dev}-pp-{project_id.removeprefix('p-')}"
+        ctx = self.launch_context(set_name, stack_name)
         parameters = {"SageMakerProjectName": name, "SageMakerProjectId": project_id, **extra}
         stack = self.world.cloudformation.create(ctx, stack_name, template, parameters, self.ssm_resolver(ctx))
-        project = Project(name, project_id, product, stack, ctx.role_arn)
+        project = Project(name, project_id, product, set_name, dev, stack)
         self.projects.append(project)
         return project
+
+    def terminate(self, project: Project) -> None:
+        """Service Catalog terminates the provisioned product: CloudFormation deletes the stack
+        as the launch role; retained resources stay."""
+        self.world.step(f"Service Catalog terminates project {project.name} ({project.project_id})")
+        ctx = self.launch_context(project.set_name, project.stack.name)
+        self.world.cloudformation.delete(ctx, project.stack)
+
+    # --- a project's life -----------------------------------------------------------------
+
+    def push(self, project: Project, repository_logical_id: str, *, created: bool) -> list[str]:
+        """The repository's push event (the seed commit creates `main`) on the DEV event bus."""
+        repo = project.resource(repository_logical_id)
+        event = services.codecommit_push(repo["Arn"], repo["RepositoryId"], "main", "0" * 40, created)
+        return services.deliver(self.world, event, project.dev_account, REGION)
+
+    def run_pipeline(self, project: Project, name: str, *, until: str | None = None) -> services.PipelineRun:
+        return services.PipelineRun(self.world, name, project.dev_account, REGION).run(until=until)
+
+    def run_sagemaker_pipeline(self, project: Project) -> services.PipelineExecution:
+        return services.PipelineExecution(self.world, project.model_package_group, project.dev_account, REGION).run()
+
+    def review(self, project: Project, package_arn: str, status: str) -> list[str]:
+        """A reviewer sets the package's approval status (in Studio: not a platform role, so not
+        checked); SageMaker emits its state-change event, which EventBridge delivers."""
+        self.world.step(f"reviewer sets {package_arn} to {status}")
+        sm = self.world.client(self.world.admin(project.dev_account), "sagemaker")
+        sm.update_model_package(ModelPackageArn=package_arn, ModelApprovalStatus=status)
+        event = services.model_package_state_change(sm.describe_model_package(ModelPackageName=package_arn),
+                                                    project.dev_account, REGION)
+        return services.deliver(self.world, event, project.dev_account, REGION)
 
 
 def _parameter_values(template: dict, summary: dict) -> dict:
@@ -165,6 +243,20 @@ def _adopted(template: dict, physical: dict[str, str], account: str) -> dict[str
     return props
 
 
-def write_config(path: Path) -> Path:
-    path.write_text(yaml.safe_dump(config_data()))
-    return path
+@contextlib.contextmanager
+def deployed_platform(server: str, directory: Path, config: dict | None = None,
+                      extra_bootstrapped: tuple[str, ...] = ()) -> Iterator[Platform]:
+    """A freshly reset emulator with the platform deployed, every lifecycle request checked."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{server}/moto-api/reset", method="POST"), timeout=10).read()
+    authorizer = Authorizer()
+    with pytest.MonkeyPatch.context() as patch:
+        authorizer.install(patch)
+        emulator_fixes.install(patch)
+        data = config or config_data()
+        path = directory / "platform.yaml"
+        path.write_text(yaml.safe_dump(data))
+        platform = Platform(World(server, authorizer, REGION), data, path, directory / "package")
+        platform.set_up(extra_bootstrapped)
+        yield platform

@@ -26,6 +26,9 @@ from typing import Any, Callable
 from tests.lifecycle.iam_requests import Call, Check, build_arn
 
 
+ECR_PULL = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
+
+
 class Untranslated(ValueError):
     """A template property the lifecycle does not know how to hand to the service."""
 
@@ -42,9 +45,18 @@ class Context:
     authorizer: Any
     repositories: dict[str, dict[str, bytes]] = field(default_factory=dict)  # name -> {branch: zip}
     endpoint_url: str = ""
+    world: Any = None  # for what services do on their own (assume roles, read other accounts)
+    models: dict[str, dict] = field(default_factory=dict)  # model name -> properties (with its package)
+    models_by_config: dict[str, dict] = field(default_factory=dict)  # endpoint config -> its model
 
     def client(self, service: str):
         return self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
+
+    def admin(self, account: str):
+        return self.world.admin(account)
+
+    def as_service(self, role_arn: str, service: str, **kwargs: Any):
+        return self.world.as_service(role_arn, service, **kwargs)
 
     def call(self, service: str, operation: str, params: dict) -> Call:
         return Call(service, operation, params, self.region, self.account)
@@ -325,9 +337,25 @@ def ecr_repository(ctx: Context, logical_id: str, p: dict) -> dict:
     return {**p, "Arn": repo["repositoryArn"], "RepositoryUri": repo["repositoryUri"]}
 
 
+def _model_package(ctx: Context, package_arn: str) -> dict:
+    """A model from a model package of another account: SageMaker reads the package with the
+    caller's credentials, which the package's group policy must allow (cross-account)."""
+    ctx.authorizer.check(ctx.role_arn, [Check("sagemaker:DescribeModelPackage", package_arn)],
+                         "SageMaker CreateModel from a model package")
+    owner = package_arn.split(":")[4]
+    admin = ctx.admin(owner).client("sagemaker", region_name=package_arn.split(":")[3], endpoint_url=ctx.endpoint_url)
+    return admin.describe_model_package(ModelPackageName=package_arn)
+
+
 def sagemaker_model(ctx: Context, logical_id: str, p: dict) -> dict:
     _only(p, {"ModelName", "ExecutionRoleArn", "PrimaryContainer", "EnableNetworkIsolation", "Tags"},
           "AWS::SageMaker::Model")
+    package = p["PrimaryContainer"].get("ModelPackageName")
+    if package and package.split(":")[4] != ctx.account:
+        p = {**p, "_package": _model_package(ctx, package)}
+    elif package:
+        admin = ctx.admin(ctx.account).client("sagemaker", region_name=ctx.region, endpoint_url=ctx.endpoint_url)
+        p = {**p, "_package": admin.describe_model_package(ModelPackageName=package)}
     name = p.get("ModelName") or _generated_name(ctx, logical_id)
     args: dict[str, Any] = {"ModelName": name, "ExecutionRoleArn": p["ExecutionRoleArn"],
                             "PrimaryContainer": p["PrimaryContainer"]}
@@ -336,7 +364,38 @@ def sagemaker_model(ctx: Context, logical_id: str, p: dict) -> dict:
     if p.get("Tags"):
         args["Tags"] = _tag_list(p["Tags"])
     arn = ctx.client("sagemaker").create_model(**args)["ModelArn"]
+    ctx.models[name] = p
     return {**p, "ModelName": name, "ModelArn": arn}
+
+
+def serve(ctx: Context, endpoint_arn: str, model: dict) -> None:
+    """What SageMaker does to bring an endpoint up: assume the model's execution role (its
+    trust policy must let SageMaker do so for this account) and load each container's image
+    and model data with it, wherever they live (DEV's artifacts bucket and ECR repository)."""
+    role_arn = model["ExecutionRoleArn"]
+    session = ctx.as_service(role_arn, "sagemaker.amazonaws.com", source_arn=endpoint_arn,
+                             source_account=ctx.account, origin="SageMaker endpoint")
+    for container in model["_package"]["InferenceSpecification"]["Containers"]:
+        bucket, key = container["ModelDataUrl"].removeprefix("s3://").split("/", 1)
+        session.client("s3", region_name=ctx.region, endpoint_url=ctx.endpoint_url).get_object(Bucket=bucket, Key=key)
+        repo_arn = _platform_image_repository(container["Image"])
+        if repo_arn:
+            ctx.authorizer.check(role_arn, [Check(a, repo_arn) for a in ECR_PULL], "SageMaker endpoint pulls the image")
+
+
+def _platform_image_repository(image: str) -> str | None:
+    """The ECR repository of `image` if a project created it (AWS's own algorithm images are
+    readable by everyone and not modelled)."""
+    from moto.ecr.models import ecr_backends
+
+    registry, _, rest = image.partition("/")
+    if ".dkr.ecr." not in registry:
+        return None
+    account, region = registry.split(".")[0], registry.split(".")[3]
+    name = rest.split("@")[0].split(":")[0]
+    if account in ecr_backends and name in ecr_backends[account][region].repositories:
+        return f"arn:aws:ecr:{region}:{account}:repository/{name}"
+    return None
 
 
 def sagemaker_endpoint_config(ctx: Context, logical_id: str, p: dict) -> dict:
@@ -348,6 +407,9 @@ def sagemaker_endpoint_config(ctx: Context, logical_id: str, p: dict) -> dict:
     if p.get("Tags"):
         args["Tags"] = _tag_list(p["Tags"])
     arn = ctx.client("sagemaker").create_endpoint_config(**args)["EndpointConfigArn"]
+    models = [ctx.models[v["ModelName"]] for v in p["ProductionVariants"] if v["ModelName"] in ctx.models]
+    if models:
+        ctx.models_by_config[name] = models[0]
     return {**p, "EndpointConfigName": name, "EndpointConfigArn": arn}
 
 
@@ -369,6 +431,9 @@ def sagemaker_endpoint(ctx: Context, logical_id: str, p: dict) -> dict:
     if p.get("Tags"):
         args["Tags"] = _tag_list(p["Tags"])
     arn = sm.create_endpoint(**args)["EndpointArn"]
+    config = ctx.models_by_config.get(p["EndpointConfigName"])
+    if config is not None:
+        serve(ctx, arn, config)
     return {**p, "EndpointArn": arn}
 
 

@@ -80,6 +80,19 @@ def _buildspec(project: dict, source: Path) -> dict:
     return yaml.safe_load(text)
 
 
+def seed_app(source: bytes) -> str | None:
+    """Which seed app a source artifact is (its build runs with that app's interpreter)."""
+    with zipfile.ZipFile(io.BytesIO(source)) as archive:
+        names = set(archive.namelist())
+    if "Dockerfile" in names and any(n.startswith("model_build/") for n in names):
+        return "byoc_build_app"
+    if any(n.startswith("model_build/") for n in names):
+        return "build_app"
+    if any(n.startswith("model_deploy/") for n in names):
+        return "deploy_app"
+    return None
+
+
 def _command(line: str, app: str | None) -> str:
     """Run a buildspec command with the seed app's interpreter and console scripts."""
     if app is None:
@@ -89,40 +102,49 @@ def _command(line: str, app: str | None) -> str:
     return re.sub(r"^run-pipeline\b", f"{python} -m model_build.cli", line)
 
 
-def run_codebuild(world: World, project_name: str, account: str, region: str, source: bytes, *,
-                  app: str | None, source_version: str, extra_path: list[Path] = ()) -> Build:
-    admin = world.client(world.admin(account), "codebuild", region)
-    project = admin.batch_get_projects(names=[project_name])["projects"][0]
-    role = project["serviceRole"]
-    session = world.as_service(role, "codebuild.amazonaws.com", source_arn=project["arn"], source_account=account,
-                               origin=f"CodeBuild {project_name}")
+def codebuild_session(world: World, project: dict, account: str) -> Any:
+    return world.as_service(project["serviceRole"], "codebuild.amazonaws.com", source_arn=project["arn"],
+                            source_account=account, origin=f"CodeBuild {project['name']}")
+
+
+def run_codebuild(world: World, project: dict, session: Any, account: str, region: str, source: bytes, *,
+                  app: str | None, source_version: str) -> Build:
+    """One build of `project` (as the emulator holds it) on `source`, with its role's `session`."""
+    world.step(f"CodeBuild {project['name']}")
+    role, name = project["serviceRole"], project["name"]
     build_id = secrets.token_hex(8)
     world.authorizer.check(role, log_checks(Call("logs", "PutLogEvents", {}, region, account),
-                                            f"/aws/codebuild/{project_name}", build_id), f"CodeBuild {project_name} logs")
+                                            f"/aws/codebuild/{name}", build_id), f"CodeBuild {name} logs")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = unzip(source, Path(tmp) / "src")
         spec = _buildspec(project, workdir)
         env = {**world.env(session, region), **{k: str(v) for k, v in (spec.get("env", {}).get("variables") or {}).items()}}
         env.update({v["name"]: v["value"] for v in project["environment"].get("environmentVariables", [])})
-        env.update({"CODEBUILD_RESOLVED_SOURCE_VERSION": source_version, "CODEBUILD_BUILD_ID": f"{project_name}:{build_id}",
-                    "AWS_REGION": region, "PYTHONDONTWRITEBYTECODE": "1", "SAGEMAKER_SUPPRESS_V2_WARNING": "1"})
-        if extra_path:
-            env["PATH"] = os.pathsep.join([*map(str, extra_path), env["PATH"]])
-        output_lines = []
+        env.update({"CODEBUILD_RESOLVED_SOURCE_VERSION": source_version, "CODEBUILD_BUILD_ID": f"{name}:{build_id}",
+                    "AWS_REGION": region, "PYTHONDONTWRITEBYTECODE": "1",
+                    "SAGEMAKER_USER_CONFIG_OVERRIDE": str(_sdk_config(Path(tmp))),
+                    "PATH": os.pathsep.join([*map(str, TOOL_PATHS), env["PATH"]])})
+        output = []
         for line in spec["phases"]["build"]["commands"]:
             result = subprocess.run(["bash", "-c", _command(line, app)], cwd=workdir, env=env, capture_output=True,
                                     text=True, timeout=600)
-            output_lines.append(result.stdout + result.stderr)
+            output.append(result.stdout + result.stderr)
             if result.returncode != 0:
-                raise stacks.StackFailure(f"CodeBuild {project_name}: `{line}` exited {result.returncode}:\n"
+                raise stacks.StackFailure(f"CodeBuild {name}: `{line}` exited {result.returncode}:\n"
                                           f"{result.stdout[-3000:]}{result.stderr[-3000:]}")
         artifacts = spec.get("artifacts")
-        output = None
+        zipped = None
         if artifacts:
             base = workdir / artifacts.get("base-directory", ".")
-            names = [n for pattern in artifacts["files"] for n in _glob(base, pattern)]
-            output = zip_dir(base, names)
-        return Build(project, output, "".join(output_lines), env)
+            zipped = zip_dir(base, [n for pattern in artifacts["files"] for n in _glob(base, pattern)])
+        return Build(project, zipped, "".join(output), env)
+
+
+def _sdk_config(directory: Path) -> Path:
+    """The SageMaker SDK reports usage to an AWS endpoint; this machine has no network."""
+    path = directory / "sagemaker-config.yaml"
+    path.write_text("SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n")
+    return path
 
 
 def _glob(base: Path, pattern: str) -> list[str]:
@@ -145,6 +167,7 @@ class PipelineRun:
     artifacts: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (bucket, key)
     results: dict[str, Any] = field(default_factory=dict)  # stage -> what it produced
     session: Any = None
+    commit: str = field(default_factory=lambda: secrets.token_hex(20))  # the source revision
 
     def __post_init__(self) -> None:
         admin = self.world.client(self.world.admin(self.account), "codepipeline", self.region)
@@ -168,21 +191,23 @@ class PipelineRun:
         bucket, key = self.artifacts[name]
         return self.world.client(session, "s3", self.region).get_object(Bucket=bucket, Key=key)["Body"].read()
 
-    def run(self, *, until: str | None = None, apps: dict[str, str] | None = None) -> "PipelineRun":
+    def run(self, *, until: str | None = None) -> "PipelineRun":
+        """Every stage in order (manual approvals approved), or up to and including `until`."""
         for stage in self.pipeline["stages"]:
             for action in sorted(stage["actions"], key=lambda a: a.get("runOrder", 1)):
-                self.results[stage["name"]] = self._action(action, apps or {})
+                self.world.step(f"CodePipeline {self.name} {stage['name']}")
+                self.results[stage["name"]] = self._action(action)
             if stage["name"] == until:
                 break
         return self
 
-    def _action(self, action: dict, apps: dict[str, str]) -> Any:
+    def _action(self, action: dict) -> Any:
         provider = action["actionTypeId"]["provider"]
         config = action.get("configuration", {})
         if provider == "CodeCommit":
             return self._codecommit_source(action, config)
         if provider == "CodeBuild":
-            return self._codebuild(action, config, apps)
+            return self._codebuild(action, config)
         if provider == "CloudFormation":
             return self._cloudformation(action, config)
         if provider == "Manual":
@@ -203,18 +228,15 @@ class PipelineRun:
                            self.store.get("encryptionKey", {}).get("id"))
         return repo["Arn"]
 
-    def _codebuild(self, action: dict, config: dict, apps: dict[str, str]) -> Build:
+    def _codebuild(self, action: dict, config: dict) -> Build:
         project_name = config["ProjectName"]
-        codebuild = self.world.client(self.session, "codebuild", self.region)
-        codebuild.start_build(projectName=project_name)
+        self.world.client(self.session, "codebuild", self.region).start_build(projectName=project_name)
         admin = self.world.client(self.world.admin(self.account), "codebuild", self.region)
         project = admin.batch_get_projects(names=[project_name])["projects"][0]
-        build_role = self.world.as_service(project["serviceRole"], "codebuild.amazonaws.com", source_arn=project["arn"],
-                                           source_account=self.account, origin=f"CodeBuild {project_name}")
+        build_role = codebuild_session(self.world, project, self.account)
         source = self._get_artifact(build_role, action["inputArtifacts"][0]["name"])
-        build = run_codebuild(self.world, project_name, self.account, self.region, source,
-                              app=apps.get(project_name), source_version=secrets.token_hex(20),
-                              extra_path=TOOL_PATHS)
+        build = run_codebuild(self.world, project, build_role, self.account, self.region, source,
+                              app=seed_app(source), source_version=self.commit)
         if action.get("outputArtifacts"):
             if build.output is None:
                 raise stacks.StackFailure(f"{project_name} declares no artifacts but the action expects one")
@@ -234,7 +256,7 @@ class PipelineRun:
 
             cfn_session = self.world.as_service(role_arn, "cloudformation.amazonaws.com", origin="CloudFormation stack role")
             return Context(cfn_session, role_arn, account, region, config["StackName"], self.world.authorizer,
-                           self.world.repositories, self.world.endpoint)
+                           self.world.repositories, self.world.endpoint, world=self.world)
 
         return stacks.run_deploy_action(self.world.cloudformation, configuration=config, artifacts=inputs,
                                         action_role_arn=action_role, account=account, region=region,
@@ -253,6 +275,7 @@ def deliver(world: World, event: dict, account: str, region: str) -> list[str]:
             continue
         if not admin.test_event_pattern(EventPattern=rule["EventPattern"], Event=json.dumps(event))["Result"]:
             continue
+        world.step(f"EventBridge {rule['Name']}")
         for target in admin.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
             session = world.as_service(target["RoleArn"], "events.amazonaws.com", source_arn=rule["Arn"],
                                        source_account=account, origin=f"EventBridge rule {rule['Name']}")
@@ -292,6 +315,7 @@ class PipelineExecution:
                                              source_arn=f"{pipeline_arn}/execution/{self.execution_id}",
                                              source_account=self.account, origin=f"SageMaker pipeline {self.name}")
         for step in self._steps(self.definition["Steps"]):
+            self.world.step(f"SageMaker pipeline {self.name} {step['Name']}")
             getattr(self, f"_{step['Type'].lower()}")(step)
         return self
 

@@ -145,6 +145,8 @@ class CloudFormation:
         if handler is None:
             raise provision.Untranslated(f"no create handler for {resource['Type']} ({logical_id})")
         props = scope.resolve(resource.get("Properties", {}))
+        if ctx.world is not None:
+            ctx.world.step(f"CloudFormation {stack.name} creates {logical_id} ({resource['Type']})")
         stack.desired[logical_id] = props
         stack.physical[logical_id] = handler(ctx, logical_id, props)
 

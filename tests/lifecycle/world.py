@@ -30,7 +30,11 @@ class World:
     region: str
     cloudformation: CloudFormation = field(default_factory=CloudFormation)
     repositories: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    steps: list[str] = field(default_factory=list)  # what the lifecycle played, in order
     _admins: dict[str, boto3.Session] = field(default_factory=dict)
+
+    def step(self, name: str) -> None:
+        self.steps.append(name)
 
     def _session(self, creds: dict) -> boto3.Session:
         return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],

@@ -8,7 +8,7 @@ deploy it; in particular no IAM resources):
   (``PrimaryContainer.ModelPackageName``), run by the existing role
   ``arn:${AWS::Partition}:iam::${AWS::AccountId}:role/<MODEL_EXECUTION_ROLE_NAME>``
 * ``EndpointConfig`` (AWS::SageMaker::EndpointConfig) encrypted with the key
-* ``Endpoint`` (AWS::SageMaker::Endpoint) named ``<project name>-<stage>``
+* ``Endpoint`` (AWS::SageMaker::Endpoint) named ``<project name>-<project id>-<stage>``
 * with autoscaling configured: ``ScalableTarget`` and ``ScalingPolicy``
   (target tracking on invocations per instance)
 """
@@ -86,7 +86,10 @@ def _tags(context: DeployContext, config: StageConfig) -> list:
 
 
 def endpoint_name(context: DeployContext, stage: str) -> str:
-    return f"{context.project_name}-{stage}"
+    """<project name>-<project id>-<stage>: endpoint names are unique per account and region,
+    and two projects of the same name (from two account sets sharing a PREPROD/PROD account)
+    must not take each other's endpoint."""
+    return f"{context.project_name}-{context.project_id}-{stage}"
 
 
 def render_template(config: StageConfig, context: DeployContext) -> dict:

@@ -90,7 +90,7 @@ def test_stage_settings_reach_the_template(templates):
         assert variant["InstanceType"] == configs[stage].instance_type
         assert variant["InitialInstanceCount"] == configs[stage].instance_count
         assert variant["VariantName"] == configs[stage].variant_name
-        assert template["Resources"]["Endpoint"]["Properties"]["EndpointName"] == f"abalone-demo-{stage}"
+        assert template["Resources"]["Endpoint"]["Properties"]["EndpointName"] == f"abalone-demo-p-abc123def456-{stage}"
         assert template["Metadata"]["ModelDeploy"]["Stage"] == stage
 
 
