@@ -522,7 +522,8 @@ def _create_ecr(call: Call) -> list[Check]:
 
 
 @operation("ecr", "SetRepositoryPolicy", "DescribeImages", "DescribeRepositories", "PutImage", "BatchGetImage",
-           "InitiateLayerUpload", "BatchCheckLayerAvailability", "GetDownloadUrlForLayer", "DeleteRepository")
+           "InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload", "BatchCheckLayerAvailability",
+           "GetDownloadUrlForLayer", "DeleteRepository")
 def _ecr(call: Call) -> list[Check]:
     p = call.params
     names = p.get("repositoryNames") or [p["repositoryName"]]

@@ -413,9 +413,9 @@ def sagemaker_endpoint_config(ctx: Context, logical_id: str, p: dict) -> dict:
     return {**p, "EndpointConfigName": name, "EndpointConfigArn": arn}
 
 
-# Set by a test to make the next CreateEndpoint fail as SageMaker does when an instance quota is
-# exhausted (the error a first deployment to a fresh account typically meets).
-ENDPOINT_FAILURES: list[str] = []
+# Set by a test to make the next CreateEndpoint in an account fail, as SageMaker does when an
+# instance quota is exhausted (what a first deployment to a fresh account typically meets).
+ENDPOINT_FAILURES: dict[str, list[str]] = {}
 
 
 class ServiceFailure(RuntimeError):
@@ -425,8 +425,8 @@ class ServiceFailure(RuntimeError):
 def sagemaker_endpoint(ctx: Context, logical_id: str, p: dict) -> dict:
     _only(p, {"EndpointName", "EndpointConfigName", "Tags"}, "AWS::SageMaker::Endpoint")
     sm = ctx.client("sagemaker")
-    if ENDPOINT_FAILURES:
-        raise ServiceFailure(ENDPOINT_FAILURES.pop(0))
+    if ENDPOINT_FAILURES.get(ctx.account):
+        raise ServiceFailure(ENDPOINT_FAILURES[ctx.account].pop(0))
     args: dict[str, Any] = {"EndpointName": p["EndpointName"], "EndpointConfigName": p["EndpointConfigName"]}
     if p.get("Tags"):
         args["Tags"] = _tag_list(p["Tags"])

@@ -40,8 +40,9 @@ from tests.lifecycle.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_CODE = ROOT / "seed_code"
-# What the security scan's install phase puts on PATH (cfn-lint, checkov), from this machine's venvs.
-TOOL_PATHS = [Path(sys.executable).parent, ROOT / ".venv-checkov" / "bin"]
+# What a build's PATH holds besides the seed app: cfn-lint and checkov (the security scan's
+# install phase), and stand-ins for the image's `aws` and `docker` commands (bin/tools.py).
+TOOL_PATHS = [Path(__file__).parent / "bin", Path(sys.executable).parent, ROOT / ".venv-checkov" / "bin"]
 
 
 def app_python(app: str) -> Path:
@@ -94,9 +95,11 @@ def seed_app(source: bytes) -> str | None:
 
 
 def _command(line: str, app: str | None) -> str:
-    """Run a buildspec command with the seed app's interpreter and console scripts."""
+    """Run a buildspec command with the seed app's interpreter and console scripts (or, for
+    the platform's own buildspec, this checkout's interpreter instead of the virtualenv its
+    install phase makes)."""
     if app is None:
-        return line
+        return re.sub(r"^\.venv/bin/python\b", shlex.quote(sys.executable), line)
     python = shlex.quote(str(app_python(app)))
     line = re.sub(r"^python3?\b", python, line)
     return re.sub(r"^run-pipeline\b", f"{python} -m model_build.cli", line)
@@ -122,7 +125,7 @@ def run_codebuild(world: World, project: dict, session: Any, account: str, regio
         env.update({v["name"]: v["value"] for v in project["environment"].get("environmentVariables", [])})
         env.update({"CODEBUILD_RESOLVED_SOURCE_VERSION": source_version, "CODEBUILD_BUILD_ID": f"{name}:{build_id}",
                     "AWS_REGION": region, "PYTHONDONTWRITEBYTECODE": "1",
-                    "SAGEMAKER_USER_CONFIG_OVERRIDE": str(_sdk_config(Path(tmp))),
+                    "SAGEMAKER_USER_CONFIG_OVERRIDE": str(_sdk_config(Path(tmp))), "LIFECYCLE_PYTHON": sys.executable,
                     "PATH": os.pathsep.join([*map(str, TOOL_PATHS), env["PATH"]])})
         output = []
         for line in spec["phases"]["build"]["commands"]:
