@@ -115,14 +115,32 @@ def test_a_project_with_an_upper_case_name_goes_from_launch_to_prod(platform):
     assert platform.world.authorizer.denied() == []
 
 
+def _prod_stack_name(platform, project) -> str:
+    """The stack name the project's DeployProd action is configured with."""
+    pipeline = platform.world.client(platform.world.admin(project.dev_account), "codepipeline").get_pipeline(
+        name=project.deploy_pipeline)["pipeline"]
+    stage = next(s for s in pipeline["stages"] if s["name"] == "DeployProd")
+    return stage["actions"][0]["configuration"]["StackName"]
+
+
+@pytest.mark.defect("B")
+@pytest.mark.parametrize("name", ["prod", "code"])
+def test_a_project_named_like_a_platform_parameter_path_launches(platform, name):
+    """/mlops/prod/... and /mlops/code/... are the platform's; projects write under their id."""
+    project = platform.launch("basic", name, f"p-{name:0<12}"[:14])
+    assert project.stack.status == "CREATE_COMPLETE"
+
+
 @pytest.mark.defect("I")
 def test_same_named_projects_of_two_sets_keep_their_own_prod_stacks_and_endpoints(platform):
     first = platform.launch("basic", "fraud", "p-a1a1a1a1a1a1", set_name="first")
     second = platform.launch("basic", "fraud", "p-b2b2b2b2b2b2", set_name="second")
     packages = {p.project_id: _whole_life(platform, p) for p in (first, second)}
+    stack_names = {p.project_id: _prod_stack_name(platform, p) for p in (first, second)}
+    assert len(set(stack_names.values())) == 2
     sm = platform.world.client(platform.world.admin(PROD), "sagemaker")
     for project in (first, second):
-        stack = platform.world.cloudformation.get(PROD, REGION, f"{PREFIX}-{project.project_id}-prod")
+        stack = platform.world.cloudformation.get(PROD, REGION, stack_names[project.project_id])
         assert stack is not None and stack.status == "CREATE_COMPLETE"
         endpoint = sm.describe_endpoint(EndpointName=f"fraud-{project.project_id}-prod")
         model = sm.describe_model(ModelName=stack.physical["Model"]["ModelName"])
