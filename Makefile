@@ -35,9 +35,11 @@ check: install
 lint: install
 	$(PY) build.py lint
 
-## Full test suite: platform tests, then each seed-code app's own tests.
+## Full test suite: platform tests (lifecycle included; they run the seed apps from their
+## virtualenvs, made first), then each seed-code app's own tests. Test files run in parallel.
 test: install
-	$(PY) -m pytest
+	bash seed_code/run_app_tests.sh --install-only
+	$(PY) -m pytest -n auto --dist loadfile
 	bash seed_code/run_app_tests.sh
 
 ## Upload seed code and product templates, write SSM parameters (pipeline account credentials).

@@ -54,12 +54,13 @@ def walk(node):
 
 @pytest.fixture
 def figures(request):
-    """Print measured figures into the test output, past pytest's capture."""
+    """Measured figures for the end of the test output: kept in build/figures/ (tests run in
+    several processes) and printed by the session summary."""
 
     def emit(lines: list[str]) -> None:
-        capture = request.config.pluginmanager.getplugin("capturemanager")
-        with capture.global_and_fixture_disabled():
-            print("\n" + "\n".join(lines))
+        from tests.lifecycle.figures import write_lines
+
+        write_lines(request.node.nodeid, lines)
 
     return emit
 
@@ -130,6 +131,11 @@ def pytest_runtest_logreport(report):
 def pytest_terminal_summary(terminalreporter, config):
     from tests.lifecycle import figures
 
+    for lines in figures.printed_lines():
+        terminalreporter.write_line("")
+        for line in lines:
+            terminalreporter.write_line(line)
     line = figures.summary(DEFECTS_CAUGHT)
     if line:
+        terminalreporter.write_line("")
         terminalreporter.write_line(line)

@@ -44,3 +44,15 @@ def test_lint_reports_a_broken_template():
     broken = '{"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {"Nope": 1}}}}'
     findings = lint_templates({"broken.json": broken})
     assert [f.rule for f in findings] == ["E3002"]
+
+
+@pytest.mark.defect("J")
+def test_every_stateful_resource_says_what_happens_to_it_on_deletion(config):
+    """cfn-lint's informational I3011: no bucket or key relies on the implicit DeletionPolicy."""
+    from cfnlint.api import lint
+    from cfnlint.config import ManualArgs
+
+    args = ManualArgs(regions=list(config.regions), include_checks=["I"], ignore_checks=["W", "E"])
+    found = [f"{path}: {m.message}" for path in DIST_FILES
+             for m in lint((DIST / path).read_text(encoding="utf-8"), config=args) if m.rule.id == "I3011"]
+    assert found == []

@@ -450,3 +450,20 @@ def test_platform_pipeline_buildspec_runs_only_commands_the_cli_accepts(template
 def test_dynamic_product_refuses_a_deployment_region_other_than_its_own(templates):
     rule = templates[contracts.dist_product("dynamic-accounts", "")]["Rules"]["DeploymentRegionIsTheProjectRegion"]
     assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "DeploymentRegion"}, {"Ref": "AWS::Region"}]}
+
+
+@pytest.mark.defect("J")
+def test_every_versioned_bucket_expires_old_versions_and_abandoned_uploads(templates):
+    for path, t in templates.items():
+        for logical_id, res in resources_of(t, "AWS::S3::Bucket").items():
+            rules = res["Properties"]["LifecycleConfiguration"]["Rules"]
+            assert any(r["Status"] == "Enabled" and r["NoncurrentVersionExpiration"]["NoncurrentDays"] <= 90
+                       for r in rules), f"{path}: {logical_id}"
+            assert any(r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] <= 7 for r in rules), (path, logical_id)
+
+
+def test_model_artifacts_and_assets_are_never_expired_while_current(templates):
+    kept = {("assets.json", "AssetsBucket")} | {(p, "ArtifactsBucket") for p in PRODUCT_PATHS(templates)}
+    for path, logical_id in kept:
+        rules = resources_of(templates[path], "AWS::S3::Bucket")[logical_id]["Properties"]["LifecycleConfiguration"]["Rules"]
+        assert all("ExpirationInDays" not in r for r in rules), (path, logical_id)

@@ -1,8 +1,9 @@
-"""The lifecycle figure line: steps played, calls checked against IAM, defects caught.
-
-Each lifecycle module writes what its world played to build/lifecycle/<module>.json when it
-finishes (pytest-xdist runs modules in several processes); the session summary adds them up
-with the defects whose regression tests passed (tests marked `defect`).
+"""Figures the test run prints at its end (tests run in several processes with pytest-xdist,
+so each writes its figures to build/ and the session summary reads them back):
+- measured tables of single tests (cfn-lint, checkov, parliament, escalation analyses...);
+- the lifecycle figure line: steps played, calls checked against IAM, defects caught. Each
+  lifecycle world writes what it played when it finishes; the summary adds them up with the
+  defects whose regression tests (marked `defect`) passed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,19 @@ from pathlib import Path
 from tests.lifecycle.world import World
 
 FIGURES_DIR = Path(__file__).resolve().parents[2] / "build" / "lifecycle"
+TABLES_DIR = FIGURES_DIR.parent / "figures"
+
+
+def write_lines(test_id: str, lines: list[str]) -> None:
+    TABLES_DIR.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in test_id)
+    (TABLES_DIR / f"{safe}.txt").write_text("\n".join(lines) + "\n")
+
+
+def printed_lines() -> list[list[str]]:
+    if not TABLES_DIR.exists():
+        return []
+    return [p.read_text().splitlines() for p in sorted(TABLES_DIR.glob("*.txt"))]
 
 
 def write(module: str, world: World) -> None:
@@ -27,9 +41,10 @@ def write(module: str, world: World) -> None:
 
 
 def clear() -> None:
-    if FIGURES_DIR.exists():
-        for path in FIGURES_DIR.glob("*.json"):
-            path.unlink()
+    for directory, pattern in ((FIGURES_DIR, "*.json"), (TABLES_DIR, "*.txt")):
+        if directory.exists():
+            for path in directory.glob(pattern):
+                path.unlink()
 
 
 def summary(defects: set[str]) -> str | None:
