@@ -138,6 +138,12 @@ BAD_FIELDS = [
         "cfg.yaml: assets_bucket: 'My_Bucket' is not allowed: S3 bucket names use lowercase letters, digits, '.' and '-'",
     ),
     ("assets_bucket", "ab", "cfg.yaml: assets_bucket: must be 3-63 characters, got 2"),
+    ("pipeline.operators", "admin", "cfg.yaml: pipeline.operators: must be a list of IAM role or user ARNs, got a string"),
+    ("pipeline.operators", ["admin"], "cfg.yaml: pipeline.operators[0]: 'admin' is not allowed: an IAM role or user "
+     "ARN such as arn:aws:iam::111111111111:role/platform-admin ('*' allowed in the name)"),
+    ("pipeline.operators", ["arn:aws:iam::999999999999:role/admin"], "cfg.yaml: pipeline.operators[0]: "
+     "'arn:aws:iam::999999999999:role/admin' is in account 999999999999; operators are principals of the pipeline "
+     "account 111111111111"),
     ("assets_bucket", "a..b", "cfg.yaml: assets_bucket: 'a..b' is not a valid S3 bucket name (no '..', not an IP address)"),
 ]
 
@@ -235,3 +241,9 @@ def test_invalid_config_exits_non_zero_with_one_line_and_writes_nothing(tmp_path
         "an AWS account id is exactly 12 digits"
     ]
     assert not dist.exists()
+
+
+def test_operators_are_principal_arns_of_the_pipeline_account():
+    data = with_change("pipeline.operators", ["arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/*/Admin_*"])
+    config = parse_config(data, "cfg.yaml")
+    assert config.pipeline.operators == ("arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/*/Admin_*",)

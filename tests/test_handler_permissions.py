@@ -20,7 +20,8 @@ NOT_USED = {
     "application-autoscaling:*ScheduledAction": "no scheduled scaling actions",
     "iam:AttachRolePolicy": "roles carry one inline policy; no managed policies are attached",
     "iam:DetachRolePolicy": "roles carry one inline policy; no managed policies are attached",
-    "iam:*RolePermissionsBoundary": "no permissions boundaries",
+    "iam:DeleteRolePermissionsBoundary": "every created role keeps its boundary; removing one is denied on purpose "
+    "(the boundaries are what stops privilege escalation)",
     "s3:DeleteObject": "CloudFormation does not empty buckets; a non-empty bucket fails to delete",
     "s3:PutBucketAcl": "ACLs are disabled (BucketOwnerEnforced)",
     "s3:PutObjectAcl": "ACLs are disabled (BucketOwnerEnforced)",

@@ -377,12 +377,13 @@ def _pass_project_roles(prefix: str) -> Any:
 def add_boundaries(t: Template, prefix: str) -> None:
     """Managed policies used only as permissions boundaries: they cap, they grant nothing."""
     project_boundary = Sub(contracts.boundary_arn(contracts.project_role_boundary_name(prefix)))
+    # checkov reads these as grants; a boundary only caps what a role's own policy grants.
+    caps = "A permissions boundary grants nothing: it caps what the role's own (scoped) policy grants"
     skip = checkov_skips(
-        ("CKV_AWS_109", "A permissions boundary caps what its roles' own policies grant; it grants nothing itself."),
-        ("CKV_AWS_110", "A permissions boundary caps what its roles' own policies grant; it grants nothing itself."),
-        ("CKV_AWS_111", "A permissions boundary caps what its roles' own policies grant; it grants nothing itself."),
-        ("CKV_AWS_107", "A permissions boundary caps what its roles' own policies grant; it grants nothing itself."),
-        ("CKV_AWS_108", "A permissions boundary caps what its roles' own policies grant; it grants nothing itself."),
+        ("CKV_AWS_107", f"{caps}; no role here is granted credential-exposing actions."),
+        ("CKV_AWS_108", f"{caps}; data access is granted per bucket and key by each role's policy."),
+        ("CKV_AWS_109", f"{caps}; the boundary's Deny statements are what limit IAM writes."),
+        ("CKV_AWS_111", f"{caps}; write access is granted per resource by each role's policy."),
     )
     t.add_resource(
         iam.ManagedPolicy(
