@@ -114,9 +114,9 @@ def _resource(principal, *, owner, grant_identity=True, action="s3:GetObject", r
 
 RESOURCE_CASES = {
     # name: (resource policy principal, owner account, identity grant, action, resource, allowed)
-    "cross-account needs both policies": (f"arn:aws:iam::111111111111:root", OTHER, True, "s3:GetObject",
+    "cross-account needs both policies": ("arn:aws:iam::111111111111:root", OTHER, True, "s3:GetObject",
                                           "arn:aws:s3:::b/k", True),
-    "cross-account identity alone is not enough": (f"arn:aws:iam::999999999999:root", OTHER, True, "s3:GetObject",
+    "cross-account identity alone is not enough": ("arn:aws:iam::999999999999:root", OTHER, True, "s3:GetObject",
                                                     "arn:aws:s3:::b/k", False),
     "cross-account resource policy alone is not enough": ("111111111111", OTHER, False, "s3:GetObject",
                                                           "arn:aws:s3:::b/k", False),

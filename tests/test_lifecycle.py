@@ -12,10 +12,10 @@ import pytest
 from src import contracts
 from src.config import load_config
 from src.render import render_all
-from tests.lifecycle import figures, services
+from tests.lifecycle import services
 from tests.lifecycle.authorizer import Denied
 from tests.lifecycle.iam_requests import Check
-from tests.lifecycle.platform import DEV, PREFIX, PREPROD, PROD, REGION, SET, deployed_platform
+from tests.lifecycle.platform import DEV, PREFIX, PREPROD, PROD, REGION, SET, module_world
 from tests.lifecycle.world import role_arn
 
 pytestmark = pytest.mark.lifecycle
@@ -25,10 +25,7 @@ STAGE_ACCOUNTS = {"dev": DEV, "preprod": PREPROD, "prod": PROD}
 
 @pytest.fixture(scope="module")
 def platform(server, tmp_path_factory):
-    with deployed_platform(server, tmp_path_factory.mktemp("lifecycle")) as deployed:
-        yield deployed
-        figures.write("project", deployed.world)
-        assert deployed.world.authorizer.problems == []
+    yield from module_world(server, tmp_path_factory, "project")
 
 
 @pytest.fixture(scope="module")

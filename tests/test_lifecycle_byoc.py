@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from src import contracts
-from tests.lifecycle import figures, services
-from tests.lifecycle.platform import DEV, PREFIX, PROD, REGION, deployed_platform
+from tests.lifecycle import services
+from tests.lifecycle.platform import DEV, PREFIX, PROD, REGION, module_world
 from tests.lifecycle.world import role_arn
 
 pytestmark = pytest.mark.lifecycle
@@ -17,10 +17,7 @@ COMMIT = "3e5983d1c2b4a5f60718293a4b5c6d7e8f901234"
 
 @pytest.fixture(scope="module")
 def platform(server, tmp_path_factory):
-    with deployed_platform(server, tmp_path_factory.mktemp("byoc")) as deployed:
-        yield deployed
-        figures.write("byoc", deployed.world)
-        assert deployed.world.authorizer.problems == []
+    yield from module_world(server, tmp_path_factory, "byoc")
 
 
 @pytest.fixture(scope="module")

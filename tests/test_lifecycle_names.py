@@ -12,11 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from src import contracts
 from src.config import load_config
 from src.render import render_all
-from tests.lifecycle import cfn, figures
-from tests.lifecycle.platform import PREFIX, PREPROD, PROD, REGION, config_data, deployed_platform
+from tests.lifecycle import cfn
+from tests.lifecycle.platform import PREFIX, PREPROD, PROD, REGION, config_data, module_world
 
 pytestmark = pytest.mark.lifecycle
 DEV_2 = "510987654321"
@@ -88,10 +87,7 @@ def platform(server, tmp_path_factory):
     config = config_data()
     config["account_sets"].append(
         {"name": "second", "dev_account": DEV_2, "preprod_account": PREPROD, "prod_account": PROD, "region": REGION})
-    with deployed_platform(server, tmp_path_factory.mktemp("names"), config) as deployed:
-        yield deployed
-        figures.write("names", deployed.world)
-        assert deployed.world.authorizer.problems == []
+    yield from module_world(server, tmp_path_factory, "names", config)
 
 
 def _whole_life(platform, project) -> str:

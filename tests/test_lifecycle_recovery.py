@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from src import contracts
-from tests.lifecycle import figures, provision, services, stacks
-from tests.lifecycle.platform import DEV, PREFIX, PROD, REGION, deployed_platform
+from tests.lifecycle import provision, services, stacks
+from tests.lifecycle.platform import DEV, PREFIX, PROD, REGION, module_world
 
 pytestmark = pytest.mark.lifecycle
 NAME, PROJECT_ID = "credit", "p-7k2m9q4r8s1t"
@@ -19,10 +19,7 @@ QUOTA = "ResourceLimitExceeded: The account-level service limit 'ml.m5.large for
 
 @pytest.fixture(scope="module")
 def platform(server, tmp_path_factory):
-    with deployed_platform(server, tmp_path_factory.mktemp("recovery")) as deployed:
-        yield deployed
-        figures.write("recovery", deployed.world)
-        assert deployed.world.authorizer.problems == []
+    yield from module_world(server, tmp_path_factory, "recovery")
 
 
 @pytest.fixture(scope="module")

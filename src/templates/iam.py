@@ -61,6 +61,26 @@ IAM_WRITE_VERBS = tuple(f"iam:{verb}*" for verb in (
     "Add", "Attach", "Change", "Create", "Deactivate", "Delete", "Detach", "Enable", "Put", "Remove", "Reset",
     "Resync", "Set", "Tag", "Untag", "Update", "Upload"))
 
+# What CloudFormation's KMS::Key and KMS::Alias handlers call on an existing key or alias.
+KMS_KEY_MANAGEMENT = (
+    "kms:DescribeKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:PutKeyPolicy",
+    "kms:ListResourceTags",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CreateGrant",
+    "kms:RetireGrant",
+    "kms:EnableKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:UpdateKeyDescription",
+)
+KMS_ALIAS_MANAGEMENT = ("kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias")
+
 # Reading an image from ECR (pull), and S3 calling KMS on a caller's behalf.
 ECR_PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
 KMS_VIA_S3 = Condition(StringLike({"kms:ViaService": "s3.*.amazonaws.com"}))

@@ -19,7 +19,16 @@ from awacs.aws import Condition, StringEquals, StringLike
 from troposphere import Sub
 
 from src import contracts
-from src.templates.iam import allow, arn, bounded_role_writes, deny, global_arn, s3_arn
+from src.templates.iam import (
+    KMS_ALIAS_MANAGEMENT,
+    KMS_KEY_MANAGEMENT,
+    allow,
+    arn,
+    bounded_role_writes,
+    deny,
+    global_arn,
+    s3_arn,
+)
 
 # resource type -> (actions, resource patterns); "{p}" is the app prefix.
 PERMISSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -36,27 +45,11 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{contracts.PROJECT_PARAMETER_PATTERN}",),
     ),
     "AWS::KMS::Key": (
-        (
-            "kms:DescribeKey",
-            "kms:EnableKeyRotation",
-            "kms:GetKeyPolicy",
-            "kms:GetKeyRotationStatus",
-            "kms:PutKeyPolicy",
-            "kms:ListResourceTags",
-            "kms:TagResource",
-            "kms:UntagResource",
-            "kms:ScheduleKeyDeletion",
-            "kms:CreateGrant",
-            "kms:RetireGrant",
-            "kms:EnableKey",
-            "kms:DisableKey",
-            "kms:DisableKeyRotation",
-            "kms:UpdateKeyDescription",
-        ),
+        KMS_KEY_MANAGEMENT,
         ("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*",),
     ),
     "AWS::KMS::Alias": (
-        ("kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"),
+        KMS_ALIAS_MANAGEMENT,
         (
             "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:alias/{p}-p-*",
             "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*",

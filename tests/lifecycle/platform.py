@@ -260,3 +260,14 @@ def deployed_platform(server: str, directory: Path, config: dict | None = None,
         platform = Platform(World(server, authorizer, REGION), data, path, directory / "package")
         platform.set_up(extra_bootstrapped)
         yield platform
+
+
+def module_world(server: str, tmp_path_factory, name: str, config: dict | None = None) -> Iterator[Platform]:
+    """Body of a test module's `platform` fixture: a deployed platform for the module, whose
+    figures are recorded when the module is done; no request may have gone unmodelled."""
+    from tests.lifecycle import figures
+
+    with deployed_platform(server, tmp_path_factory.mktemp(name), config) as platform:
+        yield platform
+        figures.write(name, platform.world)
+        assert platform.world.authorizer.problems == []

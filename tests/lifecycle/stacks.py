@@ -226,10 +226,9 @@ def run_deploy_action(
         return ActionResult(existing, "deleted")
 
     template = json.loads(_artifact_path(configuration["TemplatePath"], artifacts))
-    parameters, tags = {}, {}
-    if configuration.get("TemplateConfiguration"):
-        config = json.loads(_artifact_path(configuration["TemplateConfiguration"], artifacts))
-        parameters, tags = config.get("Parameters", {}), config.get("Tags", {})
+    parameters: dict[str, str] = {}
+    if configuration.get("TemplateConfiguration"):  # its Tags are stack tags, not modelled
+        parameters = json.loads(_artifact_path(configuration["TemplateConfiguration"], artifacts)).get("Parameters", {})
     parameters.update(json.loads(configuration.get("ParameterOverrides") or "{}"))
     capabilities = set(filter(None, configuration.get("Capabilities", "").split(",")))
     if _needs_iam_capability(template) and not capabilities & {"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"}:
