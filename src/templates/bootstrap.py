@@ -33,6 +33,7 @@ from src.templates.iam import (
     KMS_VIA_S3,
     ECR_PULL_ACTIONS,
     POLICY_VERSION,
+    SSM_PARAMETER_MANAGEMENT,
     Service,
     allow,
     arn,
@@ -217,15 +218,7 @@ def ssm_statements(config: PlatformConfig) -> list[Any]:
     """The Service Catalog stack's /mlops/{dev,preprod,prod}/* parameters and its role parameter."""
     return [
         allow(
-            [
-                "ssm:PutParameter",
-                "ssm:DeleteParameter",
-                "ssm:GetParameter",
-                "ssm:GetParameters",
-                "ssm:AddTagsToResource",
-                "ssm:RemoveTagsFromResource",
-                "ssm:ListTagsForResource",
-            ],
+            list(SSM_PARAMETER_MANAGEMENT),
             [arn("ssm", f"parameter{contracts.SSM_ROOT}/{stage}/*") for stage in contracts.STAGES],
         ),
         allow(["ssm:GetParameters"], [arn("ssm", f"parameter{config.service_catalog.execution_role_parameter}")]),

@@ -80,6 +80,16 @@ KMS_KEY_MANAGEMENT = (
     "kms:UpdateKeyDescription",
 )
 KMS_ALIAS_MANAGEMENT = ("kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias")
+# What CloudFormation's SSM::Parameter handler calls (tagged parameters included).
+SSM_PARAMETER_MANAGEMENT = (
+    "ssm:PutParameter",
+    "ssm:DeleteParameter",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:AddTagsToResource",
+    "ssm:RemoveTagsFromResource",
+    "ssm:ListTagsForResource",
+)
 
 # Reading an image from ECR (pull), and S3 calling KMS on a caller's behalf.
 ECR_PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")

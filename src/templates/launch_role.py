@@ -22,6 +22,7 @@ from src import contracts
 from src.templates.iam import (
     KMS_ALIAS_MANAGEMENT,
     KMS_KEY_MANAGEMENT,
+    SSM_PARAMETER_MANAGEMENT,
     allow,
     arn,
     bounded_role_writes,
@@ -33,15 +34,7 @@ from src.templates.iam import (
 # resource type -> (actions, resource patterns); "{p}" is the app prefix.
 PERMISSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "AWS::SSM::Parameter": (
-        (
-            "ssm:PutParameter",
-            "ssm:DeleteParameter",
-            "ssm:GetParameter",
-            "ssm:GetParameters",
-            "ssm:AddTagsToResource",
-            "ssm:RemoveTagsFromResource",
-            "ssm:ListTagsForResource",
-        ),
+        SSM_PARAMETER_MANAGEMENT,
         (f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{contracts.PROJECT_PARAMETER_PATTERN}",),
     ),
     "AWS::KMS::Key": (
