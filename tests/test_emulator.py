@@ -392,3 +392,19 @@ def test_cross_region_pipeline_gets_the_assets_key_arn_of_the_set_region(deploye
     aliases = deployed.client("kms", "us-east-1").list_aliases()["Aliases"]
     key_id = next(a["TargetKeyId"] for a in aliases if a["AliasName"] == f"alias/mlops-assets-{ACCOUNT}-us-east-1")
     assert params[contracts.CROSS_REGION_KEY_PARAM] == f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{key_id}"
+
+
+def test_an_untrusted_caller_is_told_how_to_be_trusted(emu, monkeypatch):
+    """A deploy role refuses callers that are neither the platform's roles nor operators."""
+    import botocore.exceptions
+
+    from src.aws import Aws, AwsError, AwsOptions
+
+    aws = Aws(AwsOptions(region="eu-west-1", endpoint_url=emu.endpoint))
+    refusal = botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}},
+                                              "AssumeRole")
+    monkeypatch.setattr(aws, "client", lambda *a, **k: type("Sts", (), {
+        "assume_role": lambda self, **kw: (_ for _ in ()).throw(refusal),
+        "get_caller_identity": lambda self: {"Account": ACCOUNT}})())
+    with pytest.raises(AwsError, match="add your role to pipeline.operators"):
+        aws.in_account("210987654321", "mlops")

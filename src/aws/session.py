@@ -98,8 +98,10 @@ class Aws:
             ]
         except botocore.exceptions.ClientError as exc:
             raise AwsError(
-                f"cannot assume {role_arn} ({exc.response['Error']['Message']}); deploy the bootstrap "
-                f"stack in account {account} first: build.py deploy --bootstrap with that account's credentials"
+                f"cannot assume {role_arn} ({exc.response['Error']['Message']}); its trust names the "
+                f"platform's roles and pipeline.operators only: add your role to pipeline.operators in the config, "
+                f"then (re)deploy the bootstrap stack in account {account} with that account's credentials "
+                f"(build.py deploy --stack bootstrap --bootstrap)"
             ) from None
         session = boto3.Session(
             aws_access_key_id=creds["AccessKeyId"],
