@@ -15,7 +15,7 @@ from src.render import render_all
 from tests.lifecycle import services
 from tests.lifecycle.authorizer import Denied
 from tests.lifecycle.iam_requests import Check
-from tests.lifecycle.platform import DEV, PREFIX, PREPROD, PROD, REGION, SET, module_world
+from tests.lifecycle.platform import DEV, PIPELINE, PREFIX, PREPROD, PROD, REGION, SET, module_world
 from tests.lifecycle.world import role_arn
 
 pytestmark = pytest.mark.lifecycle
@@ -195,6 +195,39 @@ def test_every_call_of_the_life_was_made_by_its_role_and_allowed(platform, deplo
         "servicecatalog.amazonaws.com", "cloudformation.amazonaws.com",
     }
     assert expected <= principals, expected - principals
+
+
+# --- the platform pipeline's own trust (pipeline account -> DEV) ---------------------------
+
+
+@pytest.mark.parametrize("role_name,service", [
+    (contracts.platform_pipeline_role_name(PREFIX, SET), "codepipeline.amazonaws.com"),
+    (contracts.package_role_name(PREFIX, SET), "codebuild.amazonaws.com"),
+])
+def test_the_platform_pipelines_roles_reach_the_dev_deploy_role(platform, role_name, service):
+    project_arn = f"arn:aws:codebuild:{REGION}:{PIPELINE}:project/{PREFIX}-{SET}-package"
+    runner = platform.world.as_service(role_arn(PIPELINE, role_name), service, source_account=PIPELINE,
+                                       source_arn=project_arn, origin="platform pipeline")
+    platform.world.assume(runner, role_arn(DEV, contracts.deploy_role_name(PREFIX)))
+
+
+def test_a_push_to_the_platform_repository_may_start_the_platform_pipeline(platform):
+    """The trigger rule moto created matches the push, EventBridge may assume the events role
+    for that rule only, and the role may start the set's pipeline."""
+    events = platform.world.client(platform.world.admin(PIPELINE), "events")
+    rule = events.describe_rule(Name=f"{PREFIX}-{SET}-pipeline-trigger")
+    repo = f"arn:aws:codecommit:{REGION}:{PIPELINE}:mlops-sm-project-template"
+    push = services.codecommit_push(repo, "0" * 36, "main", "1" * 40, created=False)
+    assert events.test_event_pattern(EventPattern=rule["EventPattern"], Event=json.dumps(push))["Result"]
+    target = events.list_targets_by_rule(Rule=rule["Name"])["Targets"][0]
+    platform.world.authorizer.service_may_assume("events.amazonaws.com", target["RoleArn"], source_account=PIPELINE,
+                                                 source_arn=rule["Arn"], origin="EventBridge platform trigger")
+    with pytest.raises(Denied):
+        platform.world.authorizer.service_may_assume(
+            "events.amazonaws.com", target["RoleArn"], source_account=PIPELINE,
+            source_arn=f"arn:aws:events:{REGION}:{PIPELINE}:rule/another-rule", origin="probe")
+    platform.world.authorizer.check(target["RoleArn"], [Check("codepipeline:StartPipelineExecution", target["Arn"])],
+                                    "EventBridge starts the platform pipeline")
 
 
 # --- what the roles may not do (privilege escalation, confused deputy) --------------------

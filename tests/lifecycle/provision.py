@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from tests.lifecycle.iam_requests import Call, Check, build_arn
+from tests.lifecycle.iam_requests import Call, Check, build_arn, checks_for
 
 
 ECR_PULL = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
@@ -179,8 +179,6 @@ def model_package_group(ctx: Context, logical_id: str, p: dict) -> dict:
     if "ModelPackageGroupPolicy" in p:
         # moto has no PutModelPackageGroupPolicy: check the call, keep the policy for later decisions.
         call = ctx.call("sagemaker", "PutModelPackageGroupPolicy", {"ModelPackageGroupName": p["ModelPackageGroupName"]})
-        from tests.lifecycle.iam_requests import checks_for
-
         ctx.authorizer.check(ctx.role_arn, checks_for(call), "CloudFormation ModelPackageGroupPolicy")
         ctx.authorizer.recorded_policies[arn] = (p["ModelPackageGroupPolicy"], ctx.account)
     described = sm.describe_model_package_group(ModelPackageGroupName=p["ModelPackageGroupName"])
@@ -351,6 +349,8 @@ def sagemaker_model(ctx: Context, logical_id: str, p: dict) -> dict:
     _only(p, {"ModelName", "ExecutionRoleArn", "PrimaryContainer", "EnableNetworkIsolation", "Tags"},
           "AWS::SageMaker::Model")
     package = p["PrimaryContainer"].get("ModelPackageName")
+    # The package's description rides along in the physical properties ("_package"): the
+    # endpoint that serves this model loads its model data and image (see `serve`).
     if package and package.split(":")[4] != ctx.account:
         p = {**p, "_package": _model_package(ctx, package)}
     elif package:
@@ -486,7 +486,6 @@ def update_endpoint(ctx: Context, logical_id: str, old: dict, new: dict) -> dict
     """Endpoint: a new configuration is an in-place update (no new endpoint)."""
     call = ctx.call("sagemaker", "UpdateEndpoint", {"EndpointName": new["EndpointName"],
                                                     "EndpointConfigName": new["EndpointConfigName"]})
-    from tests.lifecycle.iam_requests import checks_for
     from moto.sagemaker.models import sagemaker_backends
 
     ctx.authorizer.check(ctx.role_arn, checks_for(call), "CloudFormation UpdateEndpoint")
