@@ -2,7 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# One stamp per dependency set, so rendering never waits for test tools; each re-runs when
+# pyproject.toml changes (the later two through BASE_STAMP, which they depend on).
+BASE_STAMP := $(VENV)/.installed-base
+LOCAL_STAMP := $(VENV)/.installed-local
+DEV_STAMP := $(VENV)/.installed-dev
 # checkov pins old boto3/packaging versions that clash with ours: it gets its own venv.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
@@ -10,13 +14,25 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
 .PHONY: install build check lint test bench package deploy local clean
 
-install: $(STAMP) $(CHECKOV_STAMP)
+## Everything any target needs (test tools, moto, checkov).
+install: $(DEV_STAMP) $(CHECKOV_STAMP)
 
-$(STAMP): pyproject.toml
+# Rendering, linting, packaging and deploying: pyproject.toml's base dependencies only.
+$(BASE_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+# The local emulator: base plus moto[server].
+$(LOCAL_STAMP): $(BASE_STAMP)
+	$(PY) -m pip install --quiet -e ".[local]"
+	touch $@
+
+# The test suite: base plus pytest, moto and the policy analysers.
+$(DEV_STAMP): $(BASE_STAMP)
 	$(PY) -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	touch $@
 
 $(CHECKOV_STAMP):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -24,38 +40,38 @@ $(CHECKOV_STAMP):
 	touch $(CHECKOV_STAMP)
 
 ## Render every stack into dist/.
-build: install
+build: $(BASE_STAMP)
 	$(PY) build.py build
 
 ## Fail if dist/ is not what the renderer produces.
-check: install
+check: $(BASE_STAMP)
 	$(PY) build.py build --check
 
 ## cfn-lint every rendered template.
-lint: install
+lint: $(BASE_STAMP)
 	$(PY) build.py lint
 
 ## Full test suite: platform tests (lifecycle included; they run the seed apps from their
 ## virtualenvs, made first), then each seed-code app's own tests. Test files run in parallel.
-test: install
+test: $(DEV_STAMP) $(CHECKOV_STAMP)
 	bash seed_code/run_app_tests.sh --install-only
 	$(PY) -m pytest -n auto --dist loadfile
 	bash seed_code/run_app_tests.sh
 
 ## Upload seed code and product templates, write SSM parameters (pipeline account credentials).
-package: install
+package: $(BASE_STAMP)
 	$(PY) build.py package
 
 ## Create/update every stack through change sets.
-deploy: install
+deploy: $(BASE_STAMP)
 	$(PY) build.py deploy --yes
 
 ## Package + deploy into a throwaway local moto server; prints what it created.
-local: install
+local: $(LOCAL_STAMP)
 	$(PY) build.py local
 
 ## Render speed and memory figures.
-bench: install
+bench: $(LOCAL_STAMP)
 	$(PY) bench/render.py
 	$(PY) bench/aws.py
 

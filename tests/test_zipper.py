@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 import zipfile
 from io import BytesIO
@@ -58,18 +59,59 @@ def test_content_change_changes_the_bytes(tmp_path):
     assert deterministic_zip(root) != before
 
 
-def test_in_a_git_work_tree_only_files_git_would_commit_are_taken(tmp_path):
-    import subprocess
+def _git(root, *args):
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
 
-    root = _tree(tmp_path / "repo")
+
+def _committed_repo(root):
+    """A git repo with `_tree`'s files and a doomed file committed (identity set locally, so
+    the test does not depend on the machine's git config)."""
+    _tree(root)
     (root / ".gitignore").write_text("secrets.txt\n")
-    (root / "secrets.txt").write_text("token")
+    (root / "doomed.txt").write_text("deleted below\n")
+    (root / "seed" / "app").mkdir(parents=True)
+    (root / "seed" / "app" / "buildspec.yml").write_text("version: 0.2\n")
     subprocess.run(["git", "init", "-q", str(root)], check=True)
-    subprocess.run(["git", "-C", str(root), "add", "app/main.py"], check=True)
+    _git(root, "config", "user.name", "Test")
+    _git(root, "config", "user.email", "test@example.com")
+    _git(root, "config", "commit.gpgsign", "false")
+    _git(root, "add", "app/main.py", "buildspec.yml", "run.sh", ".gitignore", "doomed.txt", "seed/app/buildspec.yml")
+    _git(root, "commit", "-q", "-m", "initial")
+    return root
+
+
+def test_in_a_git_work_tree_only_tracked_files_are_taken(tmp_path):
+    root = _committed_repo(tmp_path / "repo")
+    (root / "scratch.txt").write_text("prod_account: '123456789012'\n")  # untracked, not ignored
+    (root / "secrets.txt").write_text("token")  # ignored
+    (root / "app" / "main.py").write_text("print('edited')\n")  # tracked, modified
+    (root / "doomed.txt").unlink()  # tracked, deleted from the work tree
+    (root / "staged.py").write_text("x = 1\n")
+    _git(root, "add", "staged.py")  # in the index, not committed yet: tracked
     files = list_files(root)
-    assert "secrets.txt" not in files  # ignored by .gitignore
-    assert {"app/main.py", "buildspec.yml", "run.sh", ".gitignore"} <= set(files)  # tracked or new
-    assert not any(f.startswith((".git/", ".venv/", "build/")) or f.endswith(".pyc") for f in files)
+    assert files == [".gitignore", "app/main.py", "buildspec.yml", "run.sh", "seed/app/buildspec.yml", "staged.py"]
+    archive = zipfile.ZipFile(BytesIO(deterministic_zip(root)))
+    assert archive.read("app/main.py") == b"print('edited')\n"  # the work tree's content, not HEAD's
+    assert b"123456789012" not in deterministic_zip(root)
+
+
+def test_untracked_files_do_not_change_the_archive_bytes(tmp_path):
+    root = _committed_repo(tmp_path / "repo")
+    before = deterministic_zip(root)
+    (root / "scratch.txt").write_text("account 123456789012\n")
+    (root / "app" / "notes.md").write_text("todo\n")
+    assert deterministic_zip(root) == deterministic_zip(root) == before
+    # A fresh clone (other paths, other timestamps) gives the same bytes.
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+    assert deterministic_zip(clone) == before
+
+
+def test_a_seed_app_inside_the_work_tree_takes_only_its_tracked_files(tmp_path):
+    root = _committed_repo(tmp_path / "repo")
+    app = root / "seed" / "app"
+    (app / "scratch.json").write_text('{"account": "123456789012"}\n')
+    assert list_files(app) == ["buildspec.yml"]  # relative to the app, siblings and scratch left out
 
 
 def test_archives_are_stored_uncompressed_so_bytes_do_not_depend_on_zlib(tmp_path):

@@ -3,8 +3,10 @@
 Entries are sorted, timestamps fixed (1980-01-01, the zip epoch), permissions normalised to
 0644 (0755 when the file is executable), and stored uncompressed: deflate output differs
 between zlib builds (a laptop and CodeBuild), stored bytes do not. Inside a git work tree
-only files git would commit are taken (tracked, or untracked but not ignored); elsewhere, e.g.
-in a CodePipeline source artifact, the tree is walked. Local clutter is excluded either way.
+only files git tracks are taken (`git ls-files --cached`: untracked scratch files stay out
+even when not ignored; a tracked file deleted from the work tree is skipped; content is the
+work tree's, so uncommitted edits are packaged). Elsewhere, e.g. in a CodePipeline source
+artifact, which has no .git, the tree is walked. Local clutter is excluded either way.
 """
 
 from __future__ import annotations
@@ -48,10 +50,11 @@ def is_excluded(rel: str, *, extra: tuple[str, ...] = ()) -> bool:
 
 
 def _git_files(root: Path) -> list[str] | None:
-    """Files under `root` that git would commit, or None outside a git work tree."""
+    """Files under `root` that git tracks (paths relative to `root`), or None outside a git
+    work tree. Only the index counts: an untracked file is never packaged, ignored or not."""
     try:
         result = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--", "."],
             capture_output=True,
             check=True,
         )
@@ -64,10 +67,16 @@ def list_files(root: Path, *, extra_excludes: tuple[str, ...] = ()) -> list[str]
     """Archive-relative POSIX paths of every file kept, sorted."""
     tracked = _git_files(root)
     if tracked is not None:
+        # is_file() drops tracked files deleted from the work tree (and submodule directories);
+        # the set folds the several index stages an unmerged path is listed with.
         return sorted(
-            rel
-            for rel in tracked
-            if (root / rel).is_file() and not (root / rel).is_symlink() and not is_excluded(rel, extra=extra_excludes)
+            {
+                rel
+                for rel in tracked
+                if (root / rel).is_file()
+                and not (root / rel).is_symlink()
+                and not is_excluded(rel, extra=extra_excludes)
+            }
         )
     kept: list[str] = []
     for directory, dirnames, filenames in os.walk(root):
