@@ -31,7 +31,10 @@ class Context:
             try:
                 self._config = load_config(self.config_path)
             except ConfigError as exc:
-                raise click.ClickException(f"invalid config: {exc}") from None
+                # One problem stays one line; several get a count, then one indented line each.
+                lines = exc.lines
+                detail = lines[0] if len(lines) == 1 else "\n  ".join([f"{len(lines)} problems", *lines])
+                raise click.ClickException(f"invalid config: {detail}") from None
         return self._config
 
 

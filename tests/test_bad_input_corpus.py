@@ -1,5 +1,6 @@
-"""A corpus of bad inputs: each gives exactly one clear line naming the field, exit 1, and
-leaves dist/ untouched. Runs the real `build.py build` command in-process."""
+"""A corpus of bad inputs, one mistake each: each gives exactly one clear line naming the field
+(validation reports every problem, and one mistake is one problem), exit 1, and leaves dist/
+untouched. Runs the real `build.py build` command in-process."""
 
 from __future__ import annotations
 
@@ -186,6 +187,19 @@ def test_incomplete_seed_code_gives_one_line_and_writes_nothing(app, missing, tm
     expected = f"missing {missing}" if missing else "directory missing"
     assert line.startswith(f"Error: seed_code/{app}: {expected}"), line
     RESULTS.append(f"seed-{app}")
+
+
+def test_several_mistakes_give_a_count_and_one_indented_line_each(tmp_path, dist_copy):
+    text = edit("app_prefix: mlops", "app_prefix: MLOps").replace("  region: eu-west-1\nrepository",
+                                                                  "  regoin: eu-west-1\nrepository")
+    config, result = _build(text, tmp_path, dist_copy)
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        "Error: invalid config: 2 problems",
+        f"  {config}: app_prefix: 'MLOps' is not allowed: lowercase letters, digits and '-', starting with a letter, "
+        "not ending with '-'",
+        f"  {config}: pipeline.regoin: unknown key 'regoin' (did you mean 'region'?)",
+    ]
 
 
 def test_the_corpus_is_large_enough_and_fully_run(figures):

@@ -1,4 +1,5 @@
-"""Config validation: each bad field gets one exact message naming the file and field."""
+"""Config validation: each bad field gets one exact message naming the file and field; a file
+with several problems gets all of them at once, one line each, in document order."""
 
 from __future__ import annotations
 
@@ -44,10 +45,27 @@ def with_change(path: str, value, base=VALID) -> dict:
     return data
 
 
+def with_renamed(path: str, new_key: str, base=VALID) -> dict:
+    """A copy of `base` with the key at dotted `path` renamed, keeping its place in the mapping."""
+    data = copy.deepcopy(base)
+    *parents, last = path.split(".")
+    node = data
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else node[part]
+    items = [(new_key if key == last else key, value) for key, value in node.items()]
+    node.clear()
+    node.update(items)
+    return data
+
+
 def error_of(data) -> str:
     with pytest.raises(ConfigError) as info:
         parse_config(data, "cfg.yaml")
     return str(info.value)
+
+
+def errors_of(data) -> list[str]:
+    return error_of(data).splitlines()
 
 
 def test_the_minimal_config_gets_documented_defaults():
@@ -201,6 +219,116 @@ def test_existing_assets_bucket_is_rejected_when_sets_span_regions():
         "cfg.yaml: assets_bucket: an existing bucket serves one region, but the pipeline and account sets use "
         "eu-west-1, us-east-1; remove assets_bucket to get one assets bucket per region"
     )
+
+
+def test_every_problem_in_a_file_is_reported_at_once():
+    data = with_change("app_prefix", "MLOps")
+    data["pipeline"]["region"] = "eu-westt-1"
+    data["account_sets"][0]["prod_account"] = "12345"
+    data["surprise"] = 1
+    assert errors_of(data) == [
+        "cfg.yaml: app_prefix: 'MLOps' is not allowed: lowercase letters, digits and '-', "
+        "starting with a letter, not ending with '-'",
+        "cfg.yaml: pipeline.region: 'eu-westt-1' is not an AWS region name (did you mean eu-west-1?)",
+        "cfg.yaml: account_sets[0].prod_account: '12345' is not allowed: an AWS account id is exactly 12 digits",
+        "cfg.yaml: surprise: unknown key (allowed here: account_sets, app_prefix, assets_bucket, pipeline, "
+        "repository, service_catalog)",
+    ]
+
+
+def test_problems_are_listed_in_the_order_of_the_file():
+    second = dict(VALID["account_sets"][0], name="second", dev_account="1")
+    data = {"account_sets": [second, dict(VALID["account_sets"][0], region="mars-1")],
+            "pipeline": VALID["pipeline"], "app_prefix": "M"}
+    assert errors_of(data) == [
+        "cfg.yaml: account_sets[0].dev_account: '1' is not allowed: an AWS account id is exactly 12 digits",
+        "cfg.yaml: account_sets[1].region: 'mars-1' is not an AWS region name",
+        "cfg.yaml: app_prefix: must be 2-16 characters, got 1",
+    ]
+
+
+def test_config_error_keeps_the_first_problem_as_its_field_and_message():
+    data = with_change("app_prefix", "MLOps")
+    data["pipeline"]["region"] = "mars-1"
+    with pytest.raises(ValueError) as info:
+        parse_config(data, "cfg.yaml")
+    error = info.value
+    assert isinstance(error, ConfigError)
+    assert (error.source, error.field) == ("cfg.yaml", "app_prefix")
+    assert error.message.startswith("'MLOps' is not allowed")
+    assert [problem.field for problem in error.problems] == ["app_prefix", "pipeline.region"]
+
+
+# (case, config, the one message): a misspelled key gets a hint, and a required key it stands
+# for is not also reported missing.
+MISSPELLED_KEYS = [
+    ("top-level-required", with_renamed("app_prefix", "app_prefx"),
+     "cfg.yaml: app_prefx: unknown key 'app_prefx' (did you mean 'app_prefix'?)"),
+    ("top-level-optional", with_change("assets_buckt", "my-assets"),
+     "cfg.yaml: assets_buckt: unknown key 'assets_buckt' (did you mean 'assets_bucket'?)"),
+    ("pipeline", with_renamed("pipeline.region", "regoin"),
+     "cfg.yaml: pipeline.regoin: unknown key 'regoin' (did you mean 'region'?)"),
+    ("account-set", with_renamed("account_sets.0.prod_account", "prod_acount"),
+     "cfg.yaml: account_sets[0].prod_acount: unknown key 'prod_acount' (did you mean 'prod_account'?)"),
+    ("repository", with_change("repository", {"nmae": "templates"}),
+     "cfg.yaml: repository.nmae: unknown key 'nmae' (did you mean 'name'?)"),
+]
+
+
+@pytest.mark.parametrize("case,data,message", MISSPELLED_KEYS, ids=[c[0] for c in MISSPELLED_KEYS])
+def test_misspelled_key_gets_one_did_you_mean_message(case, data, message):
+    assert errors_of(data) == [message]
+
+
+def test_a_misspelling_stands_only_for_the_missing_key_it_resembles():
+    data = with_renamed("account_sets.0.region", "regoin")
+    del data["account_sets"][0]["prod_account"]
+    assert errors_of(data) == [
+        "cfg.yaml: account_sets[0].regoin: unknown key 'regoin' (did you mean 'region'?)",
+        "cfg.yaml: account_sets[0].prod_account: is required",
+    ]
+
+
+def test_unknown_key_without_a_close_match_lists_the_allowed_keys():
+    assert errors_of(with_change("pipeline.colour", "blue")) == [
+        "cfg.yaml: pipeline.colour: unknown key (allowed here: account_id, operators, region)"
+    ]
+
+
+def test_a_section_that_is_not_a_mapping_hides_only_its_own_keys():
+    data = with_change("pipeline", ["111111111111"])
+    data["account_sets"][0]["region"] = "mars-1"
+    assert errors_of(data) == [
+        "cfg.yaml: pipeline: must be a mapping, got a list",
+        "cfg.yaml: account_sets[0].region: 'mars-1' is not an AWS region name",
+    ]
+
+
+# (case, config, the one message): a cross-field check is skipped when a field it depends on
+# is already reported.
+SKIPPED_CROSS_CHECKS = [
+    ("derived-names-need-a-valid-prefix",
+     with_change("account_sets.0.name", "a-very-long-name", with_change("app_prefix", "Platform-Prefix")),
+     "cfg.yaml: app_prefix: 'Platform-Prefix' is not allowed: lowercase letters, digits and '-', "
+     "starting with a letter, not ending with '-'"),
+    ("assets-bucket-needs-valid-regions",
+     with_change("account_sets.0.region", "us-east-11", with_change("assets_bucket", "my-assets")),
+     "cfg.yaml: account_sets[0].region: 'us-east-11' is not an AWS region name (did you mean us-east-1?)"),
+    ("dev-clash-needs-a-valid-region",
+     with_change("account_sets", [VALID["account_sets"][0], dict(VALID["account_sets"][0], name="second",
+                                                                  region="eu-westt-1")]),
+     "cfg.yaml: account_sets[1].region: 'eu-westt-1' is not an AWS region name (did you mean eu-west-1?)"),
+]
+
+
+@pytest.mark.parametrize("case,data,message", SKIPPED_CROSS_CHECKS, ids=[c[0] for c in SKIPPED_CROSS_CHECKS])
+def test_cross_field_check_is_skipped_when_its_fields_are_invalid(case, data, message):
+    assert errors_of(data) == [message]
+
+
+def test_missing_account_sets_skip_the_checks_that_need_them():
+    data = with_change("account_sets", ..., with_change("assets_bucket", "my-assets"))
+    assert errors_of(data) == ["cfg.yaml: account_sets: is required"]
 
 
 def test_malformed_yaml_names_the_line(tmp_path):

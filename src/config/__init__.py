@@ -1,6 +1,6 @@
 """Platform configuration: one YAML file, validated once into frozen dataclasses."""
 
-from src.config.loader import DEFAULT_CONFIG, ConfigError, load_config, parse_config
+from src.config.loader import DEFAULT_CONFIG, ConfigError, Problem, load_config, parse_config
 from src.config.models import (
     AccountSet,
     PipelineAccount,
@@ -16,6 +16,7 @@ __all__ = [
     "ConfigError",
     "PipelineAccount",
     "PlatformConfig",
+    "Problem",
     "Repository",
     "ServiceCatalogSettings",
     "UnknownAccountSet",

@@ -1,7 +1,10 @@
 """Read and validate the platform config file once; everything downstream trusts the result.
 
-Every error names the file, the field (as a path like `account_sets[1].prod_account`) and what
-is allowed. The first problem found is reported.
+Every problem names the file, the field (as a path like `account_sets[1].prod_account`) and
+what is allowed. Validation goes through the whole file and reports every problem at once, in
+document order. A value that failed its own check is None from then on, and the checks that
+depend on it (a section's keys, derived name lengths, duplicates) are skipped, so one mistake
+gives one message.
 """
 
 from __future__ import annotations
@@ -9,8 +12,9 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import yaml
 
@@ -47,40 +51,93 @@ _SSM_NAME_RE = re.compile(r"^/[A-Za-z0-9_.\-/]+$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
 
 
-class ConfigError(ValueError):
-    """A problem in the config file, with the file and the field it concerns."""
+@dataclass(frozen=True)
+class Problem:
+    field: str  # path like `account_sets[1].prod_account`; "" for the file as a whole
+    message: str
 
-    def __init__(self, source: str, field: str, message: str):
-        self.source, self.field, self.message = source, field, message
-        super().__init__(f"{source}: {field}: {message}" if field else f"{source}: {message}")
+
+class ConfigError(ValueError):
+    """Every problem found in the config file, each with the file and the field it concerns.
+
+    `field` and `message` are the first problem's, for callers that show one; `lines` has one
+    `<file>: <field>: <message>` line per problem, and `str()` joins them.
+    """
+
+    def __init__(self, source: str, field: str = "", message: str = "", *, problems: Sequence[Problem] = ()):
+        self.source = source
+        self.problems = list(problems) or [Problem(field, message)]
+        self.field, self.message = self.problems[0].field, self.problems[0].message
+        self.lines = [f"{source}: {p.field}: {p.message}" if p.field else f"{source}: {p.message}"
+                      for p in self.problems]
+        super().__init__("\n".join(self.lines))
+
+
+class _Report:
+    """The problems found so far, each with its place in the file (a tuple of key and list
+    positions) so they can be listed in document order."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self._found: dict[Problem, tuple[int, ...]] = {}  # a dict: the same problem once
+
+    def add(self, where: tuple[int, ...], field: str, message: str) -> None:
+        self._found.setdefault(Problem(field, message), where)
+
+    def raise_if_any(self) -> None:
+        if self._found:
+            # sorted() is stable: problems at the same place keep the order they were found in.
+            ordered = sorted(self._found, key=self._found.__getitem__)
+            raise ConfigError(self.source, problems=ordered)
 
 
 class _Section:
-    """One mapping in the file: typed getters that record the field path for messages."""
+    """One mapping in the file: typed getters that record the field path for messages.
 
-    def __init__(self, source: str, path: str, data: Any):
-        self.source, self.path = source, path
-        if not isinstance(data, dict):
-            raise ConfigError(source, path or "(top level)", f"must be a mapping, got {_kind(data)}")
-        self.data = data
+    A getter whose value is wrong reports it and returns None. Missing required keys and
+    unknown keys are reported by `finish()`, once every allowed key has been asked for.
+    """
+
+    def __init__(self, report: _Report, path: str, data: dict, where: tuple[int, ...] = ()):
+        self.report, self.path, self.data, self.where = report, path, data, where
+        self._position = {str(key): i for i, key in enumerate(data)}
         self.used: set[str] = set()
+        self.missing: dict[str, None] = {}  # an ordered set
+
+    @classmethod
+    def of(cls, report: _Report, path: str, data: Any, where: tuple[int, ...]) -> _Section | None:
+        """The section, or None (reported) when `data` is not a mapping: its keys go unchecked."""
+        if isinstance(data, dict):
+            return cls(report, path, data, where)
+        report.add(where, path, f"must be a mapping, got {_kind(data)}")
+        return None
 
     def field(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
-    def fail(self, key: str, message: str) -> ConfigError:
-        return ConfigError(self.source, self.field(key), message)
+    def at(self, key: str, *index: int) -> tuple[int, ...]:
+        """Place of `key` (or of an item of its list) in the file; absent keys sort last."""
+        return (*self.where, self._position.get(key, len(self._position)), *index)
+
+    def reject(self, key: str, message: str, index: int | None = None) -> None:
+        if index is None:
+            self.report.add(self.at(key), self.field(key), message)
+        else:
+            self.report.add(self.at(key, index), f"{self.field(key)}[{index}]", message)
 
     def raw(self, key: str, default: Any = ...) -> Any:
         self.used.add(key)
-        if key not in self.data or self.data[key] is None:
-            if default is ...:
-                raise self.fail(key, "is required")
-            return default
-        return self.data[key]
+        value = self.data.get(key)
+        if value is not None:
+            return value
+        if default is ...:
+            self.missing[key] = None  # reported by finish(), unless a misspelling explains it
+            return None
+        return default
 
-    def section(self, key: str) -> "_Section":
-        return _Section(self.source, self.field(key), self.raw(key))
+    def section(self, key: str, default: Any = ...) -> _Section | None:
+        value = self.raw(key, default)
+        return None if value is None else _Section.of(self.report, self.field(key), value, self.at(key))
 
     def text(
         self,
@@ -92,25 +149,23 @@ class _Section:
         min_len: int = 1,
         max_len: int = 255,
         check: Callable[[str], str | None] | None = None,
-    ) -> str:
+    ) -> str | None:
         value = self.raw(key, default)
         if value is None:
-            return value
+            return None
         if isinstance(value, bool) or not isinstance(value, str):
-            raise self.fail(key, f"must be a string, got {_kind(value)}")
+            return self.reject(key, f"must be a string, got {_kind(value)}")
         if not min_len <= len(value) <= max_len:
-            raise self.fail(key, f"must be {min_len}-{max_len} characters, got {len(value)}")
+            return self.reject(key, f"must be {min_len}-{max_len} characters, got {len(value)}")
         if pattern is not None and not pattern.match(value):
-            raise self.fail(key, f"'{value}' is not allowed: {allowed}")
+            return self.reject(key, f"'{value}' is not allowed: {allowed}")
         problem = check(value) if check else None
-        if problem:
-            raise self.fail(key, problem)
-        return value
+        return self.reject(key, problem) if problem else value
 
-    def account_id(self, key: str) -> str:
+    def account_id(self, key: str) -> str | None:
         value = self.raw(key)
         if isinstance(value, int) and not isinstance(value, bool):
-            raise self.fail(
+            return self.reject(
                 key,
                 f"must be a quoted string of 12 digits, got the number {value} "
                 "(unquoted numbers lose leading zeros)",
@@ -119,14 +174,35 @@ class _Section:
             key, pattern=_ACCOUNT_RE, allowed="an AWS account id is exactly 12 digits", max_len=64
         )
 
-    def region(self, key: str) -> str:
+    def region(self, key: str) -> str | None:
         return self.text(key, check=_region_problem, max_len=64)
 
     def finish(self) -> None:
-        unknown = sorted(str(k) for k in self.data if k not in self.used)
-        if unknown:
-            allowed = ", ".join(sorted(self.used))
-            raise self.fail(unknown[0], f"unknown key (allowed here: {allowed})")
+        """Report unknown keys and missing required ones; a missing key that an unknown key
+        looks like a misspelling of gets only the hint, since the hint is the fix."""
+        allowed = sorted(self.used)
+        meant: set[str] = set()
+        for key in (str(k) for k in self.data if k not in self.used):
+            guess = _closest(key, list(self.missing)) or _closest(key, allowed)
+            if guess:
+                meant.add(guess)
+                self.reject(key, f"unknown key '{key}' (did you mean '{guess}'?)")
+            else:
+                self.reject(key, f"unknown key (allowed here: {', '.join(allowed)})")
+        for key in self.missing:
+            if key not in meant:
+                self.reject(key, "is required")
+
+
+def _closest(key: str, candidates: list[str]) -> str | None:
+    # difflib's default cutoff (0.6) still matches keys with two letters swapped or missing.
+    close = difflib.get_close_matches(key, candidates, n=1)
+    return close[0] if close else None
+
+
+def _complete(cls: Callable[..., Any], **values: Any) -> Any:
+    """cls(**values) when every value passed its checks (a failed one is None), else None."""
+    return None if any(value is None for value in values.values()) else cls(**values)
 
 
 def _kind(value: Any) -> str:
@@ -150,7 +226,7 @@ def _bucket_problem(value: str) -> str | None:
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> PlatformConfig:
-    """Load and validate the config file; raise ConfigError naming the first problem."""
+    """Load and validate the config file; raise ConfigError naming every problem."""
     file = Path(path) if path else DEFAULT_CONFIG
     source = str(file)
     try:
@@ -172,7 +248,43 @@ def load_config(path: str | os.PathLike[str] | None = None) -> PlatformConfig:
 
 
 def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
-    top = _Section(source, "", data)
+    """Validate parsed YAML into a PlatformConfig; raise ConfigError listing every problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(source, "(top level)", f"must be a mapping, got {_kind(data)}")
+    report = _Report(source)
+    top = _Section(report, "", data)
+    prefix = _app_prefix(top)
+    pipeline = _pipeline(top)
+    repository = _repository(top)
+    sets = _account_sets(top, prefix)
+    service_catalog = _service_catalog(top)
+    assets_bucket = top.text(
+        "assets_bucket",
+        None,
+        pattern=_BUCKET_RE,
+        allowed="S3 bucket names use lowercase letters, digits, '.' and '-'",
+        min_len=3,
+        max_len=63,
+        check=_bucket_problem,
+    )
+    top.finish()
+    if assets_bucket and pipeline and sets:
+        _check_assets_bucket_region(top, pipeline, sets)
+    report.raise_if_any()
+    # No problem reported means every part validated.
+    assert prefix and pipeline and repository and sets and service_catalog
+    return PlatformConfig(
+        app_prefix=prefix,
+        pipeline=pipeline,
+        repository=repository,
+        account_sets=sets,
+        service_catalog=service_catalog,
+        assets_bucket=assets_bucket,
+        source=source,
+    )
+
+
+def _app_prefix(top: _Section) -> str | None:
     prefix = top.text(
         "app_prefix",
         pattern=_NAME_RE,
@@ -184,37 +296,85 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
             if v.startswith(RESERVED_BUCKET_PREFIXES) else None
         ),
     )
+    if prefix is None:
+        return None
+    project_role = contracts.project_role_name(prefix, LONGEST_PROJECT_ROLE_PURPOSE).replace(
+        "${SageMakerProjectId}", "p" * contracts.MAX_PROJECT_ID_LEN
+    )
+    if len(project_role) > MAX_ROLE_NAME_LEN:
+        return top.reject(
+            "app_prefix",
+            f"'{prefix}' is too long: project role names like '{project_role}' would be "
+            f"{len(project_role)} > {MAX_ROLE_NAME_LEN} characters",
+        )
+    return prefix
 
+
+def _pipeline(top: _Section) -> PipelineAccount | None:
     pipe = top.section("pipeline")
+    if pipe is None:
+        return None
     account = pipe.account_id("account_id")
-    pipeline = PipelineAccount(account_id=account, region=pipe.region("region"), operators=_operators(pipe, account))
+    region = pipe.region("region")
+    operators = _operators(pipe, account)
     pipe.finish()
+    return _complete(PipelineAccount, account_id=account, region=region, operators=operators)
 
-    repo_data = top.raw("repository", {})
-    repo = _Section(source, "repository", repo_data)
-    repository = Repository(
-        name=repo.text(
-            "name",
-            DEFAULT_REPOSITORY_NAME,
-            pattern=_REPO_RE,
-            allowed="CodeCommit names use letters, digits, '.', '_' and '-'",
-            max_len=100,
-            check=lambda v: "must not end with '.git'" if v.endswith(".git") else None,
-        ),
-        branch=repo.text(
-            "branch",
-            DEFAULT_BRANCH,
-            pattern=_BRANCH_RE,
-            allowed="a git branch name (letters, digits, '.', '_', '-', '/')",
-            max_len=100,
-        ),
+
+_PRINCIPAL_RE = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::(\d{12}):(role|user)/[\w+=,.@*/-]+$")
+
+
+def _operators(pipe: _Section, account: str | None) -> tuple[str, ...] | None:
+    raw = pipe.raw("operators", [])
+    if not isinstance(raw, list):
+        return pipe.reject("operators", f"must be a list of IAM role or user ARNs, got {_kind(raw)}")
+    problems = [_operator_problem(value, account) for value in raw]
+    for index, problem in enumerate(problems):
+        if problem:
+            pipe.reject("operators", problem, index)
+    return None if any(problems) else tuple(dict.fromkeys(raw))
+
+
+def _operator_problem(value: Any, account: str | None) -> str | None:
+    match = _PRINCIPAL_RE.match(value) if isinstance(value, str) else None
+    if match is None:
+        return (f"{value!r} is not allowed: an IAM role or user ARN such as "
+                f"arn:aws:iam::{account or '123456789012'}:role/platform-admin ('*' allowed in the name)")
+    # The account comparison needs a valid pipeline account; its own problem is reported.
+    if account and match.group(2) != account:
+        return (f"{value!r} is in account {match.group(2)}; operators are principals of the "
+                f"pipeline account {account}")
+    return None
+
+
+def _repository(top: _Section) -> Repository | None:
+    repo = top.section("repository", {})
+    if repo is None:
+        return None
+    name = repo.text(
+        "name",
+        DEFAULT_REPOSITORY_NAME,
+        pattern=_REPO_RE,
+        allowed="CodeCommit names use letters, digits, '.', '_' and '-'",
+        max_len=100,
+        check=lambda v: "must not end with '.git'" if v.endswith(".git") else None,
+    )
+    branch = repo.text(
+        "branch",
+        DEFAULT_BRANCH,
+        pattern=_BRANCH_RE,
+        allowed="a git branch name (letters, digits, '.', '_', '-', '/')",
+        max_len=100,
     )
     repo.finish()
+    return _complete(Repository, name=name, branch=branch)
 
-    sets = _account_sets(top, prefix)
 
-    sc = _Section(source, "service_catalog", top.raw("service_catalog", {}))
-    service_catalog = ServiceCatalogSettings(
+def _service_catalog(top: _Section) -> ServiceCatalogSettings | None:
+    sc = top.section("service_catalog", {})
+    if sc is None:
+        return None
+    values = dict(
         portfolio_name=sc.text("portfolio_name", DEFAULT_PORTFOLIO_NAME, max_len=100),
         portfolio_owner=sc.text("portfolio_owner", DEFAULT_PORTFOLIO_OWNER, max_len=50),
         product_version=sc.text(
@@ -233,127 +393,106 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
         ),
     )
     sc.finish()
-
-    assets_bucket = top.text(
-        "assets_bucket",
-        None,
-        pattern=_BUCKET_RE,
-        allowed="S3 bucket names use lowercase letters, digits, '.' and '-'",
-        min_len=3,
-        max_len=63,
-        check=_bucket_problem,
-    )
-    top.finish()
-    _check_derived_names(source, prefix, sets)
-    regions = sorted({pipeline.region, *(s.region for s in sets)})
-    if assets_bucket and len(regions) > 1:
-        raise ConfigError(
-            source,
-            "assets_bucket",
-            f"an existing bucket serves one region, but the pipeline and account sets use "
-            f"{', '.join(regions)}; remove assets_bucket to get one assets bucket per region",
-        )
-    return PlatformConfig(
-        app_prefix=prefix,
-        pipeline=pipeline,
-        repository=repository,
-        account_sets=sets,
-        service_catalog=service_catalog,
-        assets_bucket=assets_bucket,
-        source=source,
-    )
+    return _complete(ServiceCatalogSettings, **values)
 
 
-_PRINCIPAL_RE = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::(\d{12}):(role|user)/[\w+=,.@*/-]+$")
+@dataclass
+class _SetChecks:
+    """What checking one account set needs besides its entry: the top section and the valid
+    prefix (for derived names), and earlier sets' names and (DEV account, region) pairs."""
+
+    top: _Section
+    prefix: str | None
+    names: dict[str, int]
+    dev_regions: dict[tuple[str, str], int]
 
 
-def _operators(pipe: _Section, account: str) -> tuple[str, ...]:
-    raw = pipe.raw("operators", [])
-    if not isinstance(raw, list):
-        raise pipe.fail("operators", f"must be a list of IAM role or user ARNs, got {_kind(raw)}")
-    found = []
-    for index, value in enumerate(raw):
-        field = f"operators[{index}]"
-        match = _PRINCIPAL_RE.match(value) if isinstance(value, str) else None
-        if match is None:
-            raise pipe.fail(field, f"{value!r} is not allowed: an IAM role or user ARN such as "
-                                   f"arn:aws:iam::{account}:role/platform-admin ('*' allowed in the name)")
-        if match.group(2) != account:
-            raise pipe.fail(field, f"{value!r} is in account {match.group(2)}; operators are principals of the "
-                                   f"pipeline account {account}")
-        found.append(value)
-    return tuple(dict.fromkeys(found))
-
-
-def _account_sets(top: _Section, prefix: str) -> tuple[AccountSet, ...]:
+def _account_sets(top: _Section, prefix: str | None) -> tuple[AccountSet, ...] | None:
+    """The account sets, or None when any of them has a problem (each one is reported)."""
     raw = top.raw("account_sets")
+    if raw is None:
+        return None
     if not isinstance(raw, list):
-        raise top.fail("account_sets", f"must be a list of account sets, got {_kind(raw)}")
+        return top.reject("account_sets", f"must be a list of account sets, got {_kind(raw)}")
     if not raw:
-        raise top.fail("account_sets", "must list at least one account set")
-    sets: list[AccountSet] = []
-    seen: dict[str, int] = {}
+        return top.reject("account_sets", "must list at least one account set")
+    checks = _SetChecks(top, prefix, {}, {})
+    sets = []
     for index, item in enumerate(raw):
-        entry = _Section(top.source, f"account_sets[{index}]", item)
-        name = entry.text(
-            "name",
-            pattern=_NAME_RE,
-            allowed="lowercase letters, digits and '-', starting with a letter, not ending with '-'",
-            max_len=16,
-        )
-        if name in seen:
-            raise entry.fail("name", f"duplicate account set name '{name}' (also account_sets[{seen[name]}])")
-        if name.startswith("p-"):
-            raise entry.fail("name", f"'{name}' starts with 'p-', which is reserved for SageMaker project ids")
-        seen[name] = index
-        sets.append(
-            AccountSet(
-                name=name,
-                dev_account=entry.account_id("dev_account"),
-                preprod_account=entry.account_id("preprod_account"),
-                prod_account=entry.account_id("prod_account"),
-                region=entry.region("region"),
-            )
-        )
-        entry.finish()
-        clash = next((i for i, other in enumerate(sets[:-1])
-                      if (other.dev_account, other.region) == (sets[-1].dev_account, sets[-1].region)), None)
-        if clash is not None:
-            raise entry.fail(
+        entry = _Section.of(top.report, f"account_sets[{index}]", item, top.at("account_sets", index))
+        sets.append(_account_set(entry, index, checks) if entry else None)
+    return None if None in sets else tuple(sets)
+
+
+def _account_set(entry: _Section, index: int, checks: _SetChecks) -> AccountSet | None:
+    name = _set_name(entry, index, checks)
+    values = dict(
+        name=name,
+        dev_account=entry.account_id("dev_account"),
+        preprod_account=entry.account_id("preprod_account"),
+        prod_account=entry.account_id("prod_account"),
+        region=entry.region("region"),
+    )
+    entry.finish()
+    if checks.prefix and name:
+        _check_derived_names(checks.top, entry, checks.prefix, name)
+    dev_region = (values["dev_account"], values["region"])
+    if name and None not in dev_region:
+        clash = checks.dev_regions.setdefault(dev_region, index)
+        if clash != index:
+            entry.reject(
                 "dev_account",
                 f"account set '{name}' has the same DEV account and region as account_sets[{clash}]; "
                 "each DEV account and region hosts one set's portfolio and /mlops/* parameters",
             )
-    return tuple(sets)
+    return _complete(AccountSet, **values)
 
 
-def _check_derived_names(source: str, prefix: str, sets: tuple[AccountSet, ...]) -> None:
-    """Names built from the prefix and set names must fit AWS limits at their longest."""
-    project_role = contracts.project_role_name(prefix, LONGEST_PROJECT_ROLE_PURPOSE).replace(
-        "${SageMakerProjectId}", "p" * contracts.MAX_PROJECT_ID_LEN
+def _set_name(entry: _Section, index: int, checks: _SetChecks) -> str | None:
+    name = entry.text(
+        "name",
+        pattern=_NAME_RE,
+        allowed="lowercase letters, digits and '-', starting with a letter, not ending with '-'",
+        max_len=16,
     )
-    if len(project_role) > MAX_ROLE_NAME_LEN:
-        raise ConfigError(
-            source,
-            "app_prefix",
-            f"'{prefix}' is too long: project role names like '{project_role}' would be "
-            f"{len(project_role)} > {MAX_ROLE_NAME_LEN} characters",
-        )
-    for index, account_set in enumerate(sets):
-        for name in contracts.longest_bucket_names(prefix, account_set.name):
-            if len(name) > contracts.MAX_BUCKET_NAME_LEN:
-                field = "app_prefix" if account_set.name not in name else f"account_sets[{index}].name"
-                raise ConfigError(
-                    source,
-                    field,
-                    f"too long: derived bucket names like '{name}' (project ids up to "
-                    f"{contracts.MAX_PROJECT_ID_LEN} chars, regions up to {longest_region_name()}) would be "
-                    f"{len(name)} > {contracts.MAX_BUCKET_NAME_LEN} characters",
-                )
-        launch = contracts.launch_role_name(prefix, account_set.name)
-        if len(launch) > MAX_ROLE_NAME_LEN:
-            raise ConfigError(
-                source,
-                f"account_sets[{index}].name",
-                f"too long: role name '{launch}' would be {len(launch)} > {MAX_ROLE_NAME_LEN} characters",
+    if name is None:
+        return None
+    if name in checks.names:
+        return entry.reject("name", f"duplicate account set name '{name}' (also account_sets[{checks.names[name]}])")
+    if name.startswith("p-"):
+        return entry.reject("name", f"'{name}' starts with 'p-', which is reserved for SageMaker project ids")
+    checks.names[name] = index
+    return name
+
+
+def _check_derived_names(top: _Section, entry: _Section, prefix: str, name: str) -> None:
+    """Names built from the prefix and a set name must fit AWS limits at their longest.
+    One message per field: the first name too long says what to shorten."""
+    found: dict[str, str] = {}
+    for bucket in contracts.longest_bucket_names(prefix, name):
+        if len(bucket) > contracts.MAX_BUCKET_NAME_LEN:
+            found.setdefault(
+                "name" if name in bucket else "app_prefix",
+                f"too long: derived bucket names like '{bucket}' (project ids up to "
+                f"{contracts.MAX_PROJECT_ID_LEN} chars, regions up to {longest_region_name()}) would be "
+                f"{len(bucket)} > {contracts.MAX_BUCKET_NAME_LEN} characters",
             )
+    launch = contracts.launch_role_name(prefix, name)
+    if len(launch) > MAX_ROLE_NAME_LEN:
+        found.setdefault(
+            "name", f"too long: role name '{launch}' would be {len(launch)} > {MAX_ROLE_NAME_LEN} characters"
+        )
+    if "app_prefix" in found:  # the same for every set; the report keeps it once
+        top.reject("app_prefix", found["app_prefix"])
+    if "name" in found:
+        entry.reject("name", found["name"])
+
+
+def _check_assets_bucket_region(top: _Section, pipeline: PipelineAccount, sets: tuple[AccountSet, ...]) -> None:
+    regions = sorted({pipeline.region, *(s.region for s in sets)})
+    if len(regions) > 1:
+        top.reject(
+            "assets_bucket",
+            f"an existing bucket serves one region, but the pipeline and account sets use "
+            f"{', '.join(regions)}; remove assets_bucket to get one assets bucket per region",
+        )
