@@ -2,12 +2,15 @@
 """Command line of the SageMaker MLOps template platform.
 
 The CLI only wires library functions together: rendering lives in src/render.py and
-src/templates/, configuration in src/config/.
+src/templates/, the stacks and their dependencies in src/stack_graph.py, configuration in
+src/config/, deploying in src/deploy/.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -18,11 +21,16 @@ from src.config import DEFAULT_CONFIG, ConfigError, PlatformConfig, load_config
 ROOT = Path(__file__).resolve().parent
 DIST = ROOT / "dist"
 SEED_CODE = ROOT / "seed_code"
+PACKAGE_DIR = ROOT / contracts.PACKAGE_DIR
+COMPLETE_VAR = "_MLOPS_COMPLETE"  # shell completion, see README
 
 
 class Context:
-    def __init__(self, config_path: Path):
+    def __init__(self, config_path: Path, *, verbose: bool = False, debug: bool = False):
         self.config_path = config_path
+        self.verbose = verbose
+        self.debug = debug
+        self.json = False  # --output json: stdout carries one document, messages go to stderr
         self._config: PlatformConfig | None = None
 
     @property
@@ -37,8 +45,57 @@ class Context:
                 raise click.ClickException(f"invalid config: {detail}") from None
         return self._config
 
+    def say(self, text: str = "") -> None:
+        click.echo(text, err=self.json)
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    def console(self):
+        from src.deploy.console import Console
+
+        return Console(stream=sys.stderr if self.json else sys.stdout)
+
+    def emit(self, document: dict) -> None:
+        click.echo(json.dumps(document, indent=2, sort_keys=True, default=str))
+
+
+class AliasedGroup(click.Group):
+    ALIASES = {"list": "status"}
+
+    def get_command(self, ctx: click.Context, name: str):
+        return super().get_command(ctx, self.ALIASES.get(name, name))
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        _, command, rest = super().resolve_command(ctx, args)
+        return command.name if command else None, command, rest
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mlops-sagemaker-templates")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed: make build)"
+
+
+def config_option(command):
+    """--config on the group and on every subcommand (`build.py deploy --config x.yaml`)."""
+
+    def remember(ctx: click.Context, _param, value):
+        if value is not None:
+            ctx.find_object(Context).config_path = value
+        return value
+
+    return click.option(
+        "--config",
+        "config_override",
+        type=click.Path(dir_okay=False, path_type=Path),
+        expose_value=False,
+        callback=remember,
+        help="Platform config file (YAML); same as the option before the command.",
+    )(command)
+
+
+@click.group(cls=AliasedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -47,14 +104,25 @@ class Context:
     show_default="src/config/platform.yaml",
     help="Platform config file (YAML).",
 )
+@click.option("-v", "--verbose", is_flag=True, help="Log every AWS API call and botocore's retries to stderr.")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(_version(), "--version", prog_name="build.py")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path) -> None:
+def cli(ctx: click.Context, config_path: Path, verbose: bool, debug: bool) -> None:
     """Render, package and deploy self-service SageMaker project templates
-    (Service Catalog products) for multi-account MLOps."""
-    ctx.obj = Context(config_path)
+    (Service Catalog products) for multi-account MLOps.
+
+    Typical use: build (render dist/), package (upload code and templates), deploy (stacks
+    through change sets). `status` shows what is deployed. Shell completion: see README.
+    """
+    ctx.obj = Context(config_path, verbose=verbose, debug=debug)
+
+
+# --- rendering -----------------------------------------------------------------------------
 
 
 @cli.command()
+@config_option
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 and show the diff if dist/ is stale.")
 @click.option(
     "--dist",
@@ -68,7 +136,7 @@ def cli(ctx: click.Context, config_path: Path) -> None:
 def build(obj: Context, check: bool, dist: Path) -> None:
     """Render every stack to plain CloudFormation JSON in dist/.
 
-    One file per stack: assets, bootstrap and codecommit stacks, the dynamic-accounts
+    One file per template: assets, bootstrap and codecommit stacks, the dynamic-accounts
     product, and per account set its Service Catalog stack, platform pipeline and the basic
     and byoc products. Output is byte-identical for the same config; files of stacks that
     no longer exist are removed. Nothing is written when the config is invalid.
@@ -82,29 +150,40 @@ def build(obj: Context, check: bool, dist: Path) -> None:
     except SeedCodeError as exc:
         raise click.ClickException(str(exc)) from None
     files = render_all(config)
+    shown = _shown(dist)
     if check:
         diffs = diff_dist(files, dist)
         if diffs:
             for text in diffs.values():
                 click.echo(text, nl=False)
-            names = ", ".join(diffs)
             raise click.ClickException(
-                f"dist/ differs from a fresh render in {len(diffs)} file(s): {names}. Run: python build.py build"
+                f"{shown} differs from a fresh render in {len(diffs)} file(s): {', '.join(diffs)}. "
+                f"Run: python build.py build{'' if dist == DIST else f' --dist {dist}'}"
             )
-        click.echo(f"dist/ is up to date ({len(files)} templates)")
+        click.echo(f"{shown} is up to date ({len(files)} templates)")
         return
     changes = write_dist(files, dist)
     for rel in changes.written:
-        click.echo(f"wrote    dist/{rel}")
+        click.echo(f"wrote    {shown}{rel}")
     for rel in changes.removed:
-        click.echo(f"removed  dist/{rel}")
+        click.echo(f"removed  {shown}{rel}")
     click.echo(
-        f"{len(files)} templates: {len(changes.written)} written, "
+        f"{len(files)} templates in {shown}: {len(changes.written)} written, "
         f"{len(changes.unchanged)} unchanged, {len(changes.removed)} removed"
     )
 
 
+def _shown(directory: Path) -> str:
+    """A directory as the user would type it: relative to the current one when inside it."""
+    path = directory.resolve()
+    try:
+        return f"{path.relative_to(Path.cwd().resolve()).as_posix()}/"
+    except ValueError:
+        return f"{path.as_posix()}/"
+
+
 @cli.command()
+@config_option
 @click.pass_obj
 def lint(obj: Context) -> None:
     """Run cfn-lint over a fresh render (every region the config uses); exit 1 on any error
@@ -124,11 +203,9 @@ def lint(obj: Context) -> None:
 
 # --- AWS commands --------------------------------------------------------------------------
 
-PACKAGE_DIR = ROOT / contracts.PACKAGE_DIR
-
 
 def aws_options(command):
-    """--profile/--region/--endpoint-url on every command that talks to AWS."""
+    """--profile/--region/--endpoint-url (and --config) on every command that talks to AWS."""
     command = click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (default: AWS_PROFILE).")(command)
     command = click.option("--region", envvar="AWS_REGION", help="Default region for clients (default: AWS_REGION).")(command)
     command = click.option(
@@ -146,16 +223,55 @@ def aws_options(command):
         show_default=contracts.PACKAGE_DIR,
         help="Where package writes, and deploy reads, the manifest and parameter files.",
     )(command)
-    return command
+    return config_option(command)
 
 
-def _aws(profile, region, endpoint_url):
+def output_option(command):
+    return click.option(
+        "--output",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="json: one JSON document on stdout, progress and messages on stderr.",
+    )(command)
+
+
+def _aws(obj: Context, profile, region, endpoint_url):
     from src.aws import Aws, AwsOptions
 
-    return Aws(AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url))
+    aws = Aws(AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url))
+    if obj.verbose:
+        _log_aws_calls(aws)
+    return aws
 
 
-def _fail_cleanly(action):
+def _log_aws_calls(aws) -> None:
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("botocore: %(message)s"))
+    for name in ("botocore.retries.standard", "botocore.retryhandler"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+    aws.on_call.append(lambda operation, region: click.echo(f"aws: {operation} ({region})", err=True))
+
+
+def _error_text(obj: Context):
+    """One line per expected failure (a traceback too with --debug)."""
+
+    def describe(exc: BaseException) -> str:
+        from src.aws.session import describe_error
+
+        text = describe_error(exc) or str(exc) or type(exc).__name__
+        if obj.debug:
+            text += "\n" + "".join(traceback.format_exception(exc)).rstrip()
+        return text
+
+    return describe
+
+
+def _fail_cleanly(obj: Context, action):
     """Run `action`, turning expected failures into one-line errors (no traceback)."""
     import botocore.exceptions
 
@@ -165,8 +281,11 @@ def _fail_cleanly(action):
     from src.deploy.changeset import DeployError
     from src.deploy.plan import PlanError
     from src.local import EmulatorError
+    from src.package.freshness import StalePackage
     from src.package.seed import SeedCodeError
 
+    expected = (AwsError, DeployError, EmulatorError, PlanError, SeedCodeError, StalePackage, UnknownAccountSet,
+                UploadError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, OSError)
     try:
         return action()
     except KeyboardInterrupt:
@@ -176,19 +295,18 @@ def _fail_cleanly(action):
             err=True,
         )
         sys.exit(130)
-    except (AwsError, DeployError, EmulatorError, PlanError, SeedCodeError, UnknownAccountSet, UploadError) as exc:
-        raise click.ClickException(str(exc)) from None
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        from src.aws.session import describe_error
-
-        raise click.ClickException(describe_error(exc) or str(exc)) from None
-    except OSError as exc:  # local files: e.g. the package directory cannot be written
-        where = f" {exc.filename}" if exc.filename else ""
-        raise click.ClickException(f"cannot access{where}: {exc.strerror or exc}") from None
+    except expected as exc:
+        if obj.debug:
+            raise
+        if isinstance(exc, OSError) and not isinstance(exc, botocore.exceptions.BotoCoreError):
+            where = f" {exc.filename}" if exc.filename else ""  # local files, e.g. an unwritable package dir
+            raise click.ClickException(f"cannot access{where}: {exc.strerror or exc}") from None
+        raise click.ClickException(_error_text(obj)(exc)) from None
 
 
 @cli.command()
 @aws_options
+@output_option
 @click.option("--set", "only_set", help="Write SSM parameters only in this account set's DEV account.")
 @click.option(
     "--assets-stack/--no-assets-stack",
@@ -197,166 +315,296 @@ def _fail_cleanly(action):
     help="Deploy the assets stack(s) first; --no-assets-stack expects the buckets to exist (pipeline use).",
 )
 @click.pass_obj
-def package(obj: Context, profile, region, endpoint_url, poll_interval, package_dir, only_set, assets_stack) -> None:
+def package(obj: Context, profile, region, endpoint_url, poll_interval, package_dir, output, only_set,
+            assets_stack) -> None:
     """Upload seed code and product templates, then write the SSM parameters.
 
-    Zips each seed_code/ app and this repository deterministically, deploys the assets
-    stack(s) unless the config names an existing bucket, uploads every zip and product
-    template under a content-hash key (skipping objects already there: unchanged code
-    uploads 0 bytes) and verifies each upload's SHA-256. Only then writes /mlops/code/*
-    SSM parameters in each DEV account (unchanged values are not rewritten), and finally
-    build/package/manifest.json plus the parameter files deploy reads. Run it with the
-    pipeline account's credentials.
+    Zips each seed_code/ app and this repository (files git tracks) deterministically,
+    deploys the assets stack(s) unless the config names an existing bucket, uploads every
+    zip and product template under a content-hash key (skipping objects already there:
+    unchanged code uploads 0 bytes) and verifies each upload's SHA-256. Only then writes
+    /mlops/code/* SSM parameters in each DEV account (unchanged values are not rewritten),
+    and finally build/package/: the manifest (what was uploaded, and the hashes of what it
+    was built from) and a parameter file per stack, in CodePipeline template-configuration
+    form (*.parameters.json) and `aws cloudformation deploy --parameter-overrides` form
+    (*.overrides.json). Run it with the pipeline account's credentials.
     """
     from src.package.packager import package as run_package
     from src.render import render_all
 
+    obj.json = output == "json"
     config = obj.config
 
     def action():
-        aws = _aws(profile, region or config.pipeline.region, endpoint_url)
-        return run_package(
-            aws,
-            config,
-            render_all(config),
-            ROOT,
-            package_dir,
-            echo=click.echo,
-            poll_seconds=poll_interval,
-            only_set=only_set,
-            deploy_assets_stack=assets_stack,
-        )
+        aws = _aws(obj, profile, region or config.pipeline.region, endpoint_url)
+        return run_package(aws, config, render_all(config), ROOT, package_dir, echo=obj.say,
+                           poll_seconds=poll_interval, only_set=only_set, deploy_assets_stack=assets_stack)
 
-    result = _fail_cleanly(action)
-    click.echo(
+    result = _fail_cleanly(obj, action)
+    obj.say(
         f"packaged: {result.uploaded_objects} object(s) uploaded, {result.uploaded_bytes:,} bytes; "
         f"{len(result.ssm_written)} SSM parameter(s) written"
     )
+    if obj.json:
+        obj.emit({"package": result.as_json(), "manifest": str(package_dir / contracts.MANIFEST_NAME)})
 
 
-def _deploy_options(command):
-    command = click.option("--set", "only_set", help="Only this account set's stacks.")(command)
-    command = click.option("--stack", "only_stack", help="Only this stack (name, or a kind: assets, bootstrap, service-catalog, codecommit, pipeline).")(command)
+def selection_options(command):
+    command = click.option("--set", "only_set", help="Only this account set's stacks (and the shared ones).")(command)
+    command = click.option(
+        "--stack", "only_stack",
+        help="Only this stack (name, or a kind: assets, bootstrap, service-catalog, codecommit, pipeline).",
+    )(command)
     command = click.option(
         "--bootstrap",
         is_flag=True,
-        help="Also deploy the bootstrap stack into the account of these credentials.",
+        help="Also act on the bootstrap stack of the account these credentials belong to.",
     )(command)
+    return click.option(
+        "--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
+        help="Stacks worked on at once, following their dependencies (1: one after another).",
+    )(command)
+
+
+def change_options(command):
     command = click.option(
         "--parameters",
         "parameters_file",
         type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help='CodePipeline-style {"Parameters": {...}} file overriding parameters (needs --stack).',
+        help='CodePipeline-style {"Parameters": {...}} file overriding parameters of the one stack chosen.',
     )(command)
-    return command
+    return click.option(
+        "--allow-stale", is_flag=True, help="Deploy even when the package no longer matches the working tree.",
+    )(command)
 
 
-def _run_stacks(obj, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack, bootstrap,
-                parameters_file, *, execute: bool, yes: bool, recreate: bool):
-    from dataclasses import replace
+def _select(obj: Context, aws, region, only_set, only_stack, bootstrap, *, shared_with_set=True):
+    from src.deploy.plan import select
 
-    from src.deploy.plan import full_plan, read_parameters_file
-    from src.deploy.runner import deploy_stacks
+    return select(obj.config, bootstrap_account=aws.account_id if bootstrap else None, bootstrap_region=region,
+                  only_set=only_set, only_stack=only_stack, shared_with_set=shared_with_set)
+
+
+def _overrides(records, rendered, parameters_file) -> dict:
+    from src.deploy.plan import override_parameters
+
+    if not parameters_file:
+        return {}
+    if len(records) != 1:
+        names = ", ".join(r.label for r in records)
+        raise click.UsageError(f"--parameters applies to one stack, but {len(records)} are chosen ({names}): "
+                               f"add --stack NAME (and --set, or --region for an assets stack)")
+    record = records[0]
+    return {record.id: override_parameters(record, rendered[record.template], parameters_file)}
+
+
+def _approver(obj: Context, policy: str, yes: bool, console):
+    """Decide per stack whether its change set may execute (see README, approvals)."""
+    from src.deploy.approval import Approval
+
+    return Approval(policy, yes=yes, interactive=sys.stdin.isatty() and not obj.json, console=console)
+
+
+def _run_stacks(obj: Context, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack,
+                bootstrap, concurrency, parameters_file, allow_stale, *, mode, approval_policy="never", yes=True,
+                recreate=True):
+    from src.deploy.runner import RunOptions, deploy_stacks, prepare_specs
+    from src.package.freshness import check_fresh
     from src.render import render_all
 
     config = obj.config
-    if parameters_file and not only_stack:
-        raise click.UsageError("--parameters applies to one stack: add --stack NAME")
-    interactive = sys.stdin.isatty() and not yes
-
-    def confirm(changes) -> bool:
-        return click.confirm("Execute these changes?", default=False)
-
-    def confirm_recreate(stack: str) -> bool:
-        return click.confirm(f"{stack} is left from a failed create. Delete it and create it again?", default=False)
+    console = obj.console()
+    approval = _approver(obj, approval_policy, yes, console)
 
     def action():
-        aws = _aws(profile, region or config.pipeline.region, endpoint_url)
+        aws = _aws(obj, profile, region or config.pipeline.region, endpoint_url)
         rendered = render_all(config)
-        specs = full_plan(
-            config,
-            rendered,
-            package_dir,
-            bootstrap_account=aws.account_id if bootstrap else None,
-            bootstrap_region=region,
-            only_set=only_set,
-            only_stack=only_stack,
-        )
-        if parameters_file:
-            extra = read_parameters_file(parameters_file)
-            specs = [replace(spec, parameters={**spec.parameters, **extra}) for spec in specs]
-        outcomes = deploy_stacks(
-            aws,
-            config,
-            specs,
-            echo=click.echo,
-            execute=execute,
-            confirm=confirm if interactive and execute else None,
-            confirm_recreate=confirm_recreate if interactive and execute else None,
-            recreate_failed=recreate,
-            poll_seconds=poll_interval,
-        )
-        return aws, outcomes
+        records = _select(obj, aws, region, only_set, only_stack, bootstrap)
+        specs = prepare_specs(config, records, rendered, package_dir, _overrides(records, rendered, parameters_file))
+        if not allow_stale:
+            check_fresh(config, records, rendered, ROOT, package_dir)
+        options = RunOptions(mode=mode, concurrency=concurrency, recreate_failed=recreate, poll_seconds=poll_interval)
+        results = deploy_stacks(aws, config, records, specs, console=console, options=options,
+                                approve=approval.approve, confirm_recreate=approval.confirm_recreate,
+                                describe_error=_error_text(obj))
+        return aws, results
 
-    aws, outcomes = _fail_cleanly(action)
-    click.echo("")
-    for spec, outcome in outcomes:
-        click.echo(f"{outcome.status:<11} {spec.label}")
-    click.echo(f"{len(outcomes)} stack(s), {aws.calls[0]} AWS API call(s)")
+    aws, results = _fail_cleanly(obj, action)
+    return aws, results
+
+
+def _report(obj: Context, aws, results, *, command: str) -> bool:
+    """The summary (text or JSON); True when every stack succeeded."""
+    from src.deploy.scheduler import RunState
+
+    counts = {state: sum(1 for r in results if r.state is state) for state in RunState}
+    documents = []
+    obj.say("")
+    for r in results:
+        outcome = r.value
+        status = outcome.status.value if outcome else r.state.value
+        obj.say(f"{status:<16} {r.node.label}" + (f"  ({r.error.splitlines()[0]})" if r.error else ""))
+        documents.append(_result_json(r))
+    obj.say(
+        f"{len(results)} stack(s): {counts[RunState.SUCCEEDED]} succeeded, {counts[RunState.FAILED]} failed, "
+        f"{counts[RunState.SKIPPED]} skipped; {aws.calls[0]} AWS API call(s)"
+    )
+    if obj.json:
+        obj.emit({"command": command, "stacks": documents, "apiCalls": aws.calls[0],
+                  "summary": {state.value: count for state, count in counts.items()}})
+    failed = [r for r in results if r.state is RunState.FAILED]
+    if failed:  # the last line says what went wrong first, like every other failure
+        first = failed[0]
+        message = first.error.splitlines()[0] if first.error else first.value.status.value
+        message = message if first.node.name in message else f"{first.node.label}: {message}"
+        more = len(failed) - 1
+        extra = (f" ({more} more stack(s) failed" if more else " (") + f", {counts[RunState.SKIPPED]} skipped)"
+        click.echo(f"Error: {message}{extra if more or counts[RunState.SKIPPED] else ''}", err=True)
+    return not failed and counts[RunState.SKIPPED] == 0
+
+
+def _result_json(r) -> dict:
+    outcome = r.value
+    return {
+        "name": r.node.name,
+        "kind": r.node.kind.value,
+        "account": r.node.account,
+        "region": r.node.region,
+        "state": r.state.value,
+        "status": outcome.status.value if outcome else None,
+        "error": r.error or None,
+        "seconds": round(r.seconds, 3),
+        "changeSet": {"name": outcome.change_set, "id": outcome.change_set_id} if outcome and outcome.change_set else None,
+        "review": outcome.review.as_json() if outcome and outcome.changed else None,
+    }
 
 
 @cli.command()
 @aws_options
-@_deploy_options
-@click.option("--no-execute", is_flag=True, help="Create and show change sets, execute nothing.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask before executing (non-interactive runs never ask).")
+@output_option
+@selection_options
+@change_options
+@click.option(
+    "--require-approval",
+    type=click.Choice(["never", "any-change", "broadening"]),
+    default="broadening",
+    show_default=True,
+    help="Which change sets need a yes before executing: broadening = adds IAM or resource-policy statements, "
+         "attaches managed policies, removes or replaces resources.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Approve every change set (for CI); without a terminal and without "
+                                                "--yes, a change that needs approval is refused.")
+@click.option("--no-execute", is_flag=True, help="Create and show change sets, execute nothing, and keep them for "
+                                                 "review in the console (their names and ARNs are printed).")
 @click.option("--no-recreate", is_flag=True, help="Fail instead of deleting a stack left in ROLLBACK_COMPLETE.")
 @click.pass_obj
-def deploy(obj, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack, bootstrap,
-           parameters_file, no_execute, yes, no_recreate) -> None:
-    """Create or update stacks through change sets, in dependency order.
+def deploy(obj, profile, region, endpoint_url, poll_interval, package_dir, output, only_set, only_stack, bootstrap,
+           concurrency, parameters_file, allow_stale, require_approval, yes, no_execute, no_recreate) -> None:
+    """Create or update stacks through change sets, following their dependencies.
 
-    Order: assets -> bootstrap (with --bootstrap) -> Service Catalog (per set, DEV account)
-    -> CodeCommit -> pipeline (per set). Each change set's changes are printed, then executed
-    (after a prompt when interactive, unless --yes). Unchanged stacks are reported as "up to
-    date" and left alone. Stack events are shown while waiting; a failure names the first
-    failed resource and exits 1. Stacks in other accounts are reached through the bootstrap
-    deploy role there. Reads build/package/ written by `package`.
+    Stacks that do not depend on each other deploy at once (--concurrency); a stack waits for
+    the ones it needs: assets -> Service Catalog (per set, DEV account) -> pipeline (per set),
+    assets -> CodeCommit -> pipeline; with --bootstrap, this account's bootstrap stack first.
+    Each change set is printed (resources, parameters old -> new, changed properties, IAM
+    statements added/removed) and executed unless it needs approval (--require-approval).
+    Unchanged stacks are reported as "up to date" and left alone. A failed stack stops the
+    stacks that need it, the others finish; the summary lists what succeeded, failed and was
+    skipped, and the exit code is 1 if anything did not succeed. Stacks in other accounts
+    are reached through the bootstrap deploy role there. Reads build/package/ written by
+    `package` and refuses a package older than the working tree (--allow-stale).
     """
-    _run_stacks(obj, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack, bootstrap,
-                parameters_file, execute=not no_execute, yes=yes, recreate=not no_recreate)
+    from src.deploy.changeset import Mode
+
+    obj.json = output == "json"
+    aws, results = _run_stacks(obj, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack,
+                               bootstrap, concurrency, parameters_file, allow_stale,
+                               mode=Mode.KEEP if no_execute else Mode.EXECUTE, approval_policy=require_approval,
+                               yes=yes, recreate=not no_recreate)
+    if not _report(obj, aws, results, command="deploy"):
+        sys.exit(1)
 
 
 @cli.command()
 @aws_options
-@_deploy_options
+@output_option
+@selection_options
+@change_options
+@click.option("--fail", "fail_on_change", is_flag=True, help="Exit 1 when any stack would change (CI gates).")
 @click.pass_obj
-def diff(obj, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack, bootstrap,
-         parameters_file) -> None:
-    """Show what deploy would change (change sets created, shown, then deleted)."""
-    _run_stacks(obj, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack, bootstrap,
-                parameters_file, execute=False, yes=True, recreate=True)
+def diff(obj, profile, region, endpoint_url, poll_interval, package_dir, output, only_set, only_stack, bootstrap,
+         concurrency, parameters_file, allow_stale, fail_on_change) -> None:
+    """Show what deploy would change: change sets are created, shown in detail, then deleted."""
+    from src.deploy.changeset import Mode
+
+    obj.json = output == "json"
+    aws, results = _run_stacks(obj, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack,
+                               bootstrap, concurrency, parameters_file, allow_stale, mode=Mode.DISCARD)
+    ok = _report(obj, aws, results, command="diff")
+    changed = [r.node.label for r in results if r.value is not None and r.value.changed]
+    if not ok:
+        sys.exit(1)
+    if fail_on_change and changed:
+        click.echo(f"Error: {len(changed)} stack(s) would change: {', '.join(changed)}", err=True)
+        sys.exit(1)
 
 
 @cli.command()
 @aws_options
-@click.option("--set", "only_set", help="Only this account set's stacks.")
-@click.option("--stack", "only_stack", help="Only this stack (name or kind).")
-@click.option("--bootstrap", is_flag=True, help="Also delete the bootstrap stack of this account.")
+@output_option
+@selection_options
+@click.option("--drift", is_flag=True, help="Run drift detection on every deployed stack (DetectStackDrift).")
+@click.pass_obj
+def status(obj, profile, region, endpoint_url, poll_interval, package_dir, output, only_set, only_stack, bootstrap,
+           concurrency, drift) -> None:
+    """Every stack of the platform as deployed (alias: list).
+
+    Lists account, region, CloudFormation status, last update, drift status (detected anew
+    with --drift) and whether the package it was deployed from still matches the working
+    tree. Bootstrap stacks are listed for every target account, read through the deploy
+    role there (the one of these credentials' account directly).
+    """
+    from src.deploy.plan import status_records
+    from src.deploy.status import stack_status
+    from src.render import render_all
+
+    obj.json = output == "json"
+    config = obj.config
+
+    def action():
+        aws = _aws(obj, profile, region or config.pipeline.region, endpoint_url)
+        records = status_records(config, only_set=only_set, only_stack=only_stack)
+        return aws, stack_status(aws, config, records, rendered=render_all(config), repo_root=ROOT,
+                                 package_dir=package_dir, drift=drift, poll_seconds=poll_interval,
+                                 concurrency=concurrency, describe_error=_error_text(obj))
+
+    aws, rows = _fail_cleanly(obj, action)
+    if obj.json:
+        obj.emit({"stacks": [row.as_json() for row in rows], "apiCalls": aws.calls[0]})
+        return
+    click.echo(f"{'STACK':<34} {'ACCOUNT':<12} {'REGION':<14} {'STATUS':<22} {'LAST UPDATE':<20} {'DRIFT':<10} PACKAGE")
+    for row in rows:
+        updated = row.updated.strftime("%Y-%m-%d %H:%M:%S") if row.updated else "-"
+        click.echo(f"{row.record.name:<34} {row.record.account:<12} {row.record.region:<14} {row.status:<22} "
+                   f"{updated:<20} {row.drift or '-':<10} {row.package}" + (f"  ({row.reason})" if row.reason else ""))
+
+
+@cli.command()
+@aws_options
+@selection_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def destroy(obj, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack, bootstrap,
-            yes) -> None:
-    """Delete what deploy created, newest first, emptying the buckets those stacks own.
+            concurrency, yes) -> None:
+    """Delete what deploy created, dependents first, emptying the buckets those stacks own.
 
     The /mlops/code/* SSM parameters go first, so nothing keeps pointing at objects that are
-    about to disappear. With --set, only that set's stacks (and its DEV account's seed
+    about to disappear. Stacks are deleted in reverse dependency order, independent ones at
+    once (--concurrency). With --set, only that set's stacks (and its DEV account's seed
     parameters) go; the shared assets and CodeCommit stacks stay unless named with --stack.
     Projects that data scientists launched are not touched.
     """
     from src.deploy.destroy import destroy as run_destroy
-    from src.deploy.plan import full_plan
-    from src.render import render_all
+    from src.deploy.scheduler import RunState
 
     config = obj.config
     if not yes:
@@ -365,18 +613,23 @@ def destroy(obj, profile, region, endpoint_url, poll_interval, package_dir, only
         click.confirm(f"Delete the platform's stacks and buckets for app prefix '{config.app_prefix}'?", abort=True)
 
     def action():
-        aws = _aws(profile, region or config.pipeline.region, endpoint_url)
-        rendered = render_all(config)
-        specs = full_plan(config, rendered, package_dir, bootstrap_account=aws.account_id if bootstrap else None,
-                          bootstrap_region=region, only_set=only_set, only_stack=only_stack, with_parameters=False,
-                          shared_with_set=False)
-        return run_destroy(aws, config, specs, echo=click.echo, poll_seconds=poll_interval, only_set=only_set)
+        aws = _aws(obj, profile, region or config.pipeline.region, endpoint_url)
+        records = _select(obj, aws, region, only_set, only_stack, bootstrap, shared_with_set=False)
+        return aws, run_destroy(aws, config, records, console=obj.console(), poll_seconds=poll_interval,
+                                only_set=only_set, concurrency=concurrency, describe_error=_error_text(obj))
 
-    deleted = _fail_cleanly(action)
-    click.echo(f"deleted {len(deleted)} stack(s)")
+    aws, results = _fail_cleanly(obj, action)
+    deleted = [r for r in results if r.state is RunState.SUCCEEDED and r.value]
+    failed = [r for r in results if r.state is not RunState.SUCCEEDED]
+    for r in failed:
+        click.echo(f"{r.state.value:<16} {r.node.label}  ({r.error.splitlines()[0]})")
+    click.echo(f"deleted {len(deleted)} stack(s)" + (f", {len(failed)} not deleted" if failed else ""))
+    if failed:
+        sys.exit(1)
 
 
 @cli.command()
+@config_option
 @click.pass_obj
 def local(obj: Context) -> None:
     """Demo without an AWS account: package and deploy everything into a local moto server.
@@ -387,10 +640,10 @@ def local(obj: Context) -> None:
     """
     from src.local import format_summary, run_local
 
-    summary = _fail_cleanly(lambda: run_local(obj.config, ROOT, echo=click.echo))
+    summary = _fail_cleanly(obj, lambda: run_local(obj.config, ROOT, echo=click.echo, console=obj.console()))
     for line in format_summary(summary):
         click.echo(line)
 
 
 if __name__ == "__main__":
-    sys.exit(cli())
+    sys.exit(cli(prog_name="build.py", complete_var=COMPLETE_VAR))

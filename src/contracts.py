@@ -235,9 +235,8 @@ def pipeline_stack_name(prefix: str, set_name: str) -> str:
 
 
 # --- dist/ layout ----------------------------------------------------------------------
-# Paths relative to dist/. Product templates are keyed by a short product key.
-PRODUCT_KEYS = ("basic", "dynamic-accounts", "byoc")
-SET_SPECIFIC_PRODUCTS = ("basic", "byoc")
+# Paths relative to dist/. Product templates are keyed by a short product key (see
+# templates/products.py, the list of products).
 
 
 def dist_assets() -> str:
@@ -260,8 +259,9 @@ def dist_pipeline(set_name: str) -> str:
     return f"sets/{set_name}/pipeline.json"
 
 
-def dist_product(product: str, set_name: str) -> str:
-    if product in SET_SPECIFIC_PRODUCTS:
+def dist_product(product: str, set_name: str | None) -> str:
+    """A set's own product template, or (set_name None) one shared by every set."""
+    if set_name:
         return f"sets/{set_name}/products/{product}.json"
     return f"products/{product}.json"
 

@@ -23,8 +23,10 @@ import boto3
 from src import contracts
 from src.aws import Aws, AwsOptions
 from src.config import PlatformConfig
-from src.deploy.plan import full_plan
-from src.deploy.runner import deploy_stacks
+from src.deploy.console import Console
+from src.deploy.plan import select
+from src.deploy.runner import RunOptions, deploy_stacks, prepare_specs
+from src.deploy.scheduler import RunState
 from src.package.packager import package
 from src.render import render_all
 
@@ -77,7 +79,8 @@ def as_single_account(config: PlatformConfig, account: str) -> PlatformConfig:
     return dataclasses.replace(config, pipeline=pipeline, account_sets=sets)
 
 
-def run_local(config: PlatformConfig, repo_root: Path, *, echo: Echo = print, poll_seconds: float = 0.2) -> dict:
+def run_local(config: PlatformConfig, repo_root: Path, *, echo: Echo = print, poll_seconds: float = 0.2,
+              console: Console | None = None) -> dict:
     with moto_server() as endpoint, tempfile.TemporaryDirectory() as package_dir:
         echo(f"moto server at {endpoint}")
         aws = Aws(AwsOptions(region=config.pipeline.region, endpoint_url=endpoint),
@@ -91,9 +94,14 @@ def run_local(config: PlatformConfig, repo_root: Path, *, echo: Echo = print, po
             )
         rendered = render_all(local)
         package(aws, local, rendered, repo_root, Path(package_dir), echo=echo, poll_seconds=poll_seconds)
-        specs = full_plan(local, rendered, Path(package_dir), bootstrap_account=aws.account_id)
-        outcomes = deploy_stacks(aws, local, specs, echo=echo, poll_seconds=poll_seconds)
-        return summarize(aws, local, [(s.name, s.region, o.status) for s, o in outcomes])
+        records = select(local, bootstrap_account=aws.account_id)
+        specs = prepare_specs(local, records, rendered, Path(package_dir))
+        results = deploy_stacks(aws, local, records, specs, console=console or Console(),
+                                options=RunOptions(poll_seconds=poll_seconds))
+        failed = [f"{r.node.label}: {r.error}" for r in results if r.state is not RunState.SUCCEEDED]
+        if failed:
+            raise EmulatorError("local deploy failed: " + "; ".join(failed))
+        return summarize(aws, local, [(r.node.name, r.node.region, r.value.status.value) for r in results])
 
 
 def summarize(aws: Aws, config: PlatformConfig, stacks: list[tuple[str, str, str]]) -> dict:

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from src import contracts
+from src.templates.products import PRODUCTS
 from tests.emulator import ACCOUNT, ALL_STACKS, CONFIG, Emulator, emulate_rollbacks, write_config
 
 pytestmark = pytest.mark.emulator
@@ -91,9 +92,9 @@ def test_second_package_uploads_zero_bytes_and_rewrites_no_parameter(packaged):
 def test_package_writes_service_catalog_parameters_with_content_versions(packaged):
     manifest = packaged.manifest()
     params = json.loads((packaged.package_dir / contracts.service_catalog_parameters_name("second")).read_text())
-    for product in contracts.PRODUCT_KEYS:
-        url_param, version_param = contracts.product_parameter_names(product)
-        entry = manifest["objects"][f"template/{contracts.dist_product(product, 'second')}"]
+    for product in PRODUCTS:
+        url_param, version_param = contracts.product_parameter_names(product.key)
+        entry = manifest["objects"][f"template/{product.dist_path('second')}"]
         assert params["Parameters"][version_param] == entry["sha256"][:16]
         assert params["Parameters"][url_param].endswith(entry["key"])
         assert "us-east-1" in params["Parameters"][url_param]
@@ -144,10 +145,23 @@ def test_diff_shows_changes_and_leaves_nothing_behind(packaged):
     assert packaged.stack_status("mlops-codecommit") in (None, "DELETE_COMPLETE")
 
 
-def test_no_execute_creates_no_stack(packaged):
+def test_no_execute_keeps_the_change_set_for_review_and_names_it(packaged):
     result = packaged.run("deploy", "--no-execute", "--stack", "mlops-pipeline-first")
     assert result.exit_code == 0, result.output
-    assert packaged.stack_status("mlops-pipeline-first") in (None, "DELETE_COMPLETE")
+    assert packaged.stack_status("mlops-pipeline-first") == "REVIEW_IN_PROGRESS"  # nothing created
+    listed = packaged.client("cloudformation").list_change_sets(StackName="mlops-pipeline-first")["Summaries"]
+    change_sets = [c for c in listed if c["StackName"] == "mlops-pipeline-first"]  # moto ignores StackName here
+    assert len(change_sets) == 1
+    kept = change_sets[0]
+    assert f"change set kept for review: {kept['ChangeSetName']} ({kept['ChangeSetId']})" in result.output
+    assert "change set kept  mlops-pipeline-first" in result.output
+
+
+def test_deploy_after_no_execute_creates_the_stack(packaged):
+    assert packaged.run("deploy", "--no-execute", "--stack", "mlops-pipeline-first").exit_code == 0
+    result = packaged.run("deploy", "--yes", "--stack", "mlops-pipeline-first")
+    assert result.exit_code == 0, result.output
+    assert packaged.stack_status("mlops-pipeline-first") == "CREATE_COMPLETE"
 
 
 def test_parameters_file_overrides_a_stack_parameter(packaged, tmp_path):
@@ -241,7 +255,8 @@ def test_unreachable_endpoint_is_one_line(emu):
     env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "2"}
     result = emu.run("deploy", "--yes", "--stack", "assets", aws=False, env=env)
     assert result.exit_code == 1
-    assert result.output.strip().splitlines()[-1].startswith("Error: cannot reach the AWS endpoint http://127.0.0.1:9")
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: mlops-assets (") and "cannot reach the AWS endpoint http://127.0.0.1:9" in last
 
 
 def test_missing_credentials_is_one_line(emu):

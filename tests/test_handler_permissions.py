@@ -10,6 +10,7 @@ import json
 import pytest
 
 from src import contracts
+from src.templates.products import PRODUCTS
 from tests.conftest import resources_of
 from tests.handlers import allowed, handler_permissions, is_iam_action
 
@@ -58,7 +59,7 @@ def _missing(resource_types: set[str], granted: set[str]) -> dict[str, list[str]
 def test_launch_role_can_create_update_and_delete_every_product_resource(templates, config):
     for s in config.account_sets:
         granted = _actions(templates[contracts.dist_service_catalog(s.name)], "ProductLaunchRole")
-        products = [templates[contracts.dist_product(p, s.name)] for p in contracts.PRODUCT_KEYS]
+        products = [templates[p.dist_path(s.name)] for p in PRODUCTS]
         types = {r["Type"] for t in products for r in resources_of(t).values()}
         assert _missing(types, granted) == {}
 

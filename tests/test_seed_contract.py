@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from src import contracts
+from src.templates.products import BY_KEY
 from tests.conftest import ROOT, resources_of
 from tests.policies import resolve
 
@@ -41,7 +42,7 @@ def codebuild_env(template: dict, logical_id: str) -> set[str]:
     ],
 )
 def test_every_variable_a_seed_app_requires_is_set_by_its_codebuild_project(templates, config, app_module, product, project):
-    template = templates[contracts.dist_product(product, config.account_sets[0].name)]
+    template = templates[BY_KEY[product].dist_path(config.account_sets[0].name)]
     missing = required_env(SEED / app_module) - codebuild_env(template, project)
     assert not missing, f"{app_module} requires {missing}, which {product}'s {project} does not set"
 

@@ -10,6 +10,7 @@ from troposphere import BaseAWSObject
 
 from src import contracts
 from src.templates import launch_role
+from src.templates.products import PRODUCTS
 from tests.conftest import resources_of, walk
 
 
@@ -329,8 +330,8 @@ def test_service_catalog_stack_has_the_documented_parameters(templates, config):
         assert params["PortfolioName"]["Default"] == "SageMaker Organization Templates"
         assert params["PortfolioOwner"]["Default"] == "administrator"
         assert "ProductVersion" in params
-        for product in contracts.PRODUCT_KEYS:
-            url, version = contracts.product_parameter_names(product)
+        for product in PRODUCTS:
+            url, version = contracts.product_parameter_names(product.key)
             assert url in params and version in params
 
 
@@ -338,7 +339,7 @@ def test_every_product_is_studio_visible_associated_and_launch_constrained(templ
     for s in config.account_sets:
         res = resources_of(templates[contracts.dist_service_catalog(s.name)])
         products = resources_of(templates[contracts.dist_service_catalog(s.name)], "AWS::ServiceCatalog::CloudFormationProduct")
-        assert len(products) == len(contracts.PRODUCT_KEYS)
+        assert len(products) == len(PRODUCTS)
         for logical_id, product in products.items():
             assert {"Key": contracts.TAG_STUDIO_VISIBILITY, "Value": "true"} in product["Properties"]["Tags"]
             stem = logical_id.removesuffix("Product")

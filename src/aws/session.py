@@ -8,9 +8,10 @@ standard retry mode, not by loops here. Every API call is counted, for the bench
 from __future__ import annotations
 
 import os
+import threading
 import urllib.parse
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Callable
 
 import boto3
 import botocore.config
@@ -59,6 +60,9 @@ class Aws:
         self._clients: dict[tuple[str, str | None], Any] = {}
         self._account: str | None = None
         self.calls = counter if counter is not None else [0]
+        # Stacks deploy from threads: a boto3 session must not create two clients at once.
+        self._lock = threading.RLock()
+        self.on_call: list[Callable[[str, str], None]] = []  # (operation, region): --verbose
 
     @property
     def region(self) -> str | None:
@@ -66,22 +70,30 @@ class Aws:
 
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.region)
-        if key not in self._clients:
-            client = self.session.client(
-                service, region_name=key[1], endpoint_url=self.endpoint_url, config=self.config
-            )
-            client.meta.events.register("before-call.*.*", self._count)
-            self._clients[key] = client
-        return self._clients[key]
+        with self._lock:
+            if key not in self._clients:
+                client = self.session.client(
+                    service, region_name=key[1], endpoint_url=self.endpoint_url, config=self.config
+                )
+                client.meta.events.register("before-call.*.*", self._count)
+                self._clients[key] = client
+            return self._clients[key]
 
-    def _count(self, **_: Any) -> None:
-        self.calls[0] += 1
+    _counter_lock = threading.Lock()
+
+    def _count(self, model: Any = None, context: Any = None, **_: Any) -> None:
+        with self._counter_lock:
+            self.calls[0] += 1
+        for hook in self.on_call:
+            region = (context or {}).get("client_region", "") if isinstance(context, dict) else ""
+            hook(f"{model.service_model.service_name}.{model.name}" if model else "?", region)
 
     @property
     def account_id(self) -> str:
-        if self._account is None:
-            self._account = self.client("sts").get_caller_identity()["Account"]
-        return self._account
+        with self._lock:
+            if self._account is None:
+                self._account = self.client("sts").get_caller_identity()["Account"]
+            return self._account
 
     def role_arn(self, account: str, name: str) -> str:
         return f"arn:{partition_of(self.region)}:iam::{account}:role/{name}"
@@ -111,6 +123,7 @@ class Aws:
         )
         other = Aws(replace(self.options, profile=None), session=session, counter=self.calls)
         other._account = account
+        other.on_call = self.on_call
         return other
 
 

@@ -2,7 +2,9 @@
 
 - An unchanged stack is a no-op ("up to date"): both the FAILED "didn't contain changes"
   change set and the "No updates are to be performed" validation error count as no changes.
-- Changes are printed (action, logical id, type, replacement) before anything executes.
+- Changes are printed before anything executes: resource changes, and (see review.py)
+  parameters old -> new, changed properties and IAM statements added or removed.
+- `approve` sees that review and may decline; a declined stack is not a success.
 - While executing, new stack events are printed as they arrive; on failure the first failed
   resource and its reason are reported.
 - A stack left in ROLLBACK_COMPLETE (or REVIEW_IN_PROGRESS) by a failed create is deleted and
@@ -12,16 +14,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Callable
 
 import botocore.exceptions
 
+from src.deploy.review import Change, Review, ValueChange, render, review
+
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "No changes to deploy")
 FAILED_CREATE_STATES = ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS")
-TERMINAL_FAILURES = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED",
-                     "CREATE_FAILED", "DELETE_FAILED", "UPDATE_FAILED")
 MAX_TEMPLATE_BODY = 51_200
 
 
@@ -40,35 +44,51 @@ class StackSpec:
     parameters: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     capabilities: tuple[str, ...] = ("CAPABILITY_NAMED_IAM",)
-    kind: str = ""  # assets, bootstrap, service-catalog, codecommit, pipeline
-    account_set: str = ""  # the set a set-specific stack belongs to
 
     @property
     def label(self) -> str:
         return f"{self.name} ({self.account}/{self.region})"
 
 
-@dataclass(frozen=True)
-class Change:
-    action: str
-    logical_id: str
-    resource_type: str
-    replacement: str
+class Mode(Enum):
+    EXECUTE = "execute"  # deploy
+    KEEP = "keep"  # deploy --no-execute: leave the change set for review in the console
+    DISCARD = "discard"  # diff: create, show, delete
 
-    def __str__(self) -> str:
-        replacement = f"  replacement: {self.replacement}" if self.replacement not in ("", "False") else ""
-        return f"  {self.action:<7} {self.logical_id:<40} {self.resource_type}{replacement}"
+
+class Status(str, Enum):
+    UP_TO_DATE = "up to date"
+    CREATED = "created"
+    UPDATED = "updated"
+    PLANNED = "planned"  # diff
+    KEPT = "change set kept"  # --no-execute
+    DECLINED = "declined"  # approval refused: not a success
+
+    @property
+    def succeeded(self) -> bool:
+        return self is not Status.DECLINED
 
 
 @dataclass
 class Outcome:
     stack: str
-    status: str  # "up to date", "created", "updated", "planned", "cancelled"
-    changes: list[Change] = field(default_factory=list)
+    status: Status
+    review: Review = field(default_factory=Review)
+    change_set: str = ""  # name
+    change_set_id: str = ""  # ARN
+
+    @property
+    def changes(self) -> list[Change]:
+        return self.review.changes
+
+    @property
+    def changed(self) -> bool:
+        return self.status is not Status.UP_TO_DATE
 
 
 Echo = Callable[[str], None]
 Upload = Callable[[str], str]  # template text -> URL CloudFormation can read
+Approve = Callable[[Review], bool]
 
 
 class StackDeployer:
@@ -81,6 +101,7 @@ class StackDeployer:
         upload_template: Upload | None = None,
         recreate_failed: bool = True,
         role_arn: str | None = None,
+        color: bool = False,
     ):
         """`role_arn`: the service role CloudFormation acts with (needed when the caller is
         only the cross-account deploy role, which itself may not create resources)."""
@@ -90,48 +111,75 @@ class StackDeployer:
         self.poll = poll_seconds
         self.upload_template = upload_template
         self.recreate_failed = recreate_failed
+        self.color = color
+        self._raw_changes: list[dict] = []
+        self._last_change_set_id = ""
 
     # -- public -------------------------------------------------------------------------
     def deploy(
         self,
         spec: StackSpec,
         *,
-        execute: bool = True,
-        confirm: Callable[[list[Change]], bool] | None = None,
+        mode: Mode = Mode.EXECUTE,
+        approve: Approve | None = None,
         confirm_recreate: Callable[[str], bool] | None = None,
     ) -> Outcome:
-        """`confirm` is asked before executing changes, `confirm_recreate` before deleting a
+        """`approve` is asked before executing changes, `confirm_recreate` before deleting a
         stack left by a failed create (interactive runs); None means go ahead."""
-        status = self._status(spec.name)
-        if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
-            self.echo(f"{spec.name}: {status}, waiting for it to settle")
-            status = self._wait_stack(spec.name, baseline=set(), quiet=True)
-        if status in FAILED_CREATE_STATES and execute:
-            if not self.recreate_failed or (confirm_recreate is not None and not confirm_recreate(spec.name)):
-                raise DeployError(
-                    f"{spec.label} is in {status} after a failed create; delete it or run without --no-recreate"
-                )
-            self.echo(f"{spec.name}: in {status} after a failed create: deleting it to create it again")
-            self.delete(spec.name)
+        status = self._settled_status(spec)
+        if status in FAILED_CREATE_STATES and mode is Mode.EXECUTE:
+            self._recreate(spec, status, confirm_recreate)
             status = None
         change_type = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
         changes = self._create_change_set(spec, change_type)
         if changes is None:
             self.echo(f"{spec.name}: up to date")
-            return Outcome(spec.name, "up to date")
-        set_name = self._last_change_set
+            return Outcome(spec.name, Status.UP_TO_DATE)
+        set_name, set_id = self._last_change_set, self._last_change_set_id
+        found = self._review(spec, changes, change_type)
         self.echo(f"{spec.name}: {len(changes)} change(s) ({change_type.lower()})")
-        for change in changes:
-            self.echo(str(change))
-        if not execute or (confirm is not None and not confirm(changes)):
+        for line in render(found, color=self.color):
+            self.echo(line)
+        outcome = Outcome(spec.name, Status.PLANNED, found, set_name, set_id)
+        if mode is Mode.KEEP:
+            self.echo(f"{spec.name}: change set kept for review: {set_name} ({set_id})")
+            outcome.status = Status.KEPT
+            return outcome
+        if mode is Mode.DISCARD or not self._approved(approve, found, spec.name, set_name, change_type):
             self._discard(spec.name, set_name, change_type)
-            return Outcome(spec.name, "planned" if not execute else "cancelled", changes)
+            outcome.status = Status.PLANNED if mode is Mode.DISCARD else Status.DECLINED
+            return outcome
         baseline = self._event_ids(spec.name)
         self.cfn.execute_change_set(StackName=spec.name, ChangeSetName=set_name)
         final = self._wait_stack(spec.name, baseline=baseline)
         if final not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
             raise DeployError(f"{spec.label}: {final}: {self._first_failure(spec.name, baseline)}")
-        return Outcome(spec.name, "created" if change_type == "CREATE" else "updated", changes)
+        outcome.status = Status.CREATED if change_type == "CREATE" else Status.UPDATED
+        return outcome
+
+    def _approved(self, approve: Approve | None, found: Review, stack: str, set_name: str, change_type: str) -> bool:
+        if approve is None:
+            return True
+        try:
+            return approve(found)
+        except BaseException:  # refused or interrupted: leave no change set (or empty stack) behind
+            self._discard(stack, set_name, change_type)
+            raise
+
+    def _settled_status(self, spec: StackSpec) -> str | None:
+        status = self._status(spec.name)
+        if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+            self.echo(f"{spec.name}: {status}, waiting for it to settle")
+            status = self._wait_stack(spec.name, baseline=set(), quiet=True)
+        return status
+
+    def _recreate(self, spec: StackSpec, status: str, confirm_recreate: Callable[[str], bool] | None) -> None:
+        if not self.recreate_failed or (confirm_recreate is not None and not confirm_recreate(spec.name)):
+            raise DeployError(
+                f"{spec.label} is in {status} after a failed create; delete it or run without --no-recreate"
+            )
+        self.echo(f"{spec.name}: in {status} after a failed create: deleting it to create it again")
+        self.delete(spec.name)
 
     def delete(self, name: str) -> None:
         if self._status(name) is None:
@@ -141,6 +189,32 @@ class StackDeployer:
         final = self._wait_stack(name, baseline=baseline)
         if final not in (None, "DELETE_COMPLETE"):
             raise DeployError(f"{name}: {final}: {self._first_failure(name, baseline)}")
+
+    # -- review ---------------------------------------------------------------------------
+    def _review(self, spec: StackSpec, changes: list[Change], change_type: str) -> Review:
+        """What changes, from the deployed template and parameters (none when creating)."""
+        old_template, old_parameters = None, {}
+        if change_type == "UPDATE":
+            body = self.cfn.get_template(StackName=spec.name, TemplateStage="Original")["TemplateBody"]
+            old_template = json.loads(body) if isinstance(body, str) else body
+            stack = self.cfn.describe_stacks(StackName=spec.name)["Stacks"][0]
+            old_parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+        found = review(changes, old_template, json.loads(spec.template), old_parameters, spec.parameters)
+        found.properties = self._service_property_values() or found.properties
+        return found
+
+    def _service_property_values(self) -> list[ValueChange]:
+        """Before/after values CloudFormation itself reports (IncludePropertyValues), where the
+        endpoint supports it; empty otherwise."""
+        found = []
+        for raw in self._raw_changes:
+            rc = raw.get("ResourceChange", {})
+            for detail in rc.get("Details", []):
+                target = detail.get("Target", {})
+                if "AfterValue" in target or "BeforeValue" in target:
+                    path = f"{rc.get('LogicalResourceId')}.Properties.{target.get('Path', target.get('Name', '?'))}"
+                    found.append(ValueChange(path, target.get("BeforeValue", "(none)"), target.get("AfterValue", "(none)")))
+        return found
 
     # -- change sets ----------------------------------------------------------------------
     def _create_change_set(self, spec: StackSpec, change_type: str) -> list[Change] | None:
@@ -163,17 +237,20 @@ class StackDeployer:
         else:
             args["TemplateBody"] = spec.template
         try:
-            self.cfn.create_change_set(**args)
+            self._last_change_set_id = self.cfn.create_change_set(**args).get("Id", "")
         except botocore.exceptions.ClientError as exc:
             message = exc.response["Error"].get("Message", "")
             if _is_no_change(message):
                 return None
             raise DeployError(f"{spec.label}: change set rejected: {exc.response['Error'].get('Code')}: {message}") from None
         while True:
-            described = self.cfn.describe_change_set(StackName=spec.name, ChangeSetName=self._last_change_set)
+            described = self.cfn.describe_change_set(
+                StackName=spec.name, ChangeSetName=self._last_change_set, IncludePropertyValues=True
+            )
             status = described["Status"]
             if status == "CREATE_COMPLETE":
-                return [_change(c) for c in self._all_changes(spec.name, described)]
+                self._raw_changes = self._all_changes(spec.name, described)
+                return [_change(c) for c in self._raw_changes]
             if status == "FAILED":
                 reason = described.get("StatusReason", "")
                 if _is_no_change(reason):
@@ -186,7 +263,8 @@ class StackDeployer:
         changes = list(described.get("Changes", []))
         token = described.get("NextToken")
         while token:
-            page = self.cfn.describe_change_set(StackName=stack, ChangeSetName=self._last_change_set, NextToken=token)
+            page = self.cfn.describe_change_set(StackName=stack, ChangeSetName=self._last_change_set, NextToken=token,
+                                                IncludePropertyValues=True)
             changes += page.get("Changes", [])
             token = page.get("NextToken")
         return changes

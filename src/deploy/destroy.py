@@ -9,8 +9,11 @@ import botocore.exceptions
 from src import contracts
 from src.aws import Aws
 from src.config import PlatformConfig
-from src.deploy.changeset import DeployError, StackDeployer, StackSpec
-from src.deploy.runner import service_role_arn
+from src.deploy.changeset import DeployError, StackDeployer
+from src.deploy.console import Console, prefix_of
+from src.deploy.runner import service_role_arn, target_of
+from src.deploy.scheduler import RunResult, run_graph
+from src.stack_graph import StackKind, StackRecord
 
 
 def empty_bucket(s3, bucket: str) -> int:
@@ -40,53 +43,70 @@ def _stop_access_logging(s3, bucket: str) -> None:
             raise
 
 
+def delete_seed_parameters(aws: Aws, config: PlatformConfig, only_set: str | None, echo: Callable[[str], None]) -> None:
+    """Seed-code parameters point into the assets buckets and are read by the set's products:
+    they go before the objects or the portfolio do."""
+    sets = [s for s in config.account_sets if only_set in (None, s.name)]
+    for account, region in dict.fromkeys((s.dev_account, s.region) for s in sets):
+        ssm = aws.in_account(account, config.app_prefix).client("ssm", region)
+        names = [contracts.SSM_SEED_BUCKET, *contracts.SEED_APPS.values()]
+        ssm.delete_parameters(Names=names)
+        echo(f"ssm: deleted {', '.join(names)} ({account}/{region})")
+
+
+def destroy_stack(aws: Aws, config: PlatformConfig, record: StackRecord, *, echo, poll_seconds: float) -> bool:
+    """Empty the stack's buckets, then delete it; False when it was not deployed."""
+    target = target_of(aws, config, record)
+    cfn = target.client("cloudformation", record.region)
+    try:
+        resources = cfn.list_stack_resources(StackName=record.name)["StackResourceSummaries"]
+    except botocore.exceptions.ClientError as exc:
+        if "does not exist" in exc.response["Error"].get("Message", ""):
+            echo("not deployed")
+            return False
+        raise
+    s3 = target.client("s3", record.region)
+    buckets = [r["PhysicalResourceId"] for r in resources
+               if r["ResourceType"] == "AWS::S3::Bucket" and r.get("PhysicalResourceId")]
+    for bucket in buckets:  # stop access logs first, or late deliveries refill the log bucket
+        _stop_access_logging(s3, bucket)
+    role = None if record.own_credentials else service_role_arn(aws, config, record.account)
+    deployer = StackDeployer(cfn, echo=echo, poll_seconds=poll_seconds, role_arn=role)
+    for attempt in (1, 2):
+        for bucket in buckets:
+            echo(f"emptied s3://{bucket} ({empty_bucket(s3, bucket)} object versions)")
+        echo("deleting")
+        try:
+            deployer.delete(record.name)
+            return True
+        except DeployError:
+            if attempt == 2 or not buckets:
+                raise
+            echo("delete failed; emptying its buckets again (logs delivered late) and retrying")
+    return True
+
+
 def destroy(
     aws: Aws,
     config: PlatformConfig,
-    specs: list[StackSpec],
+    records: list[StackRecord],
     *,
-    echo: Callable[[str], None] = print,
+    console: Console,
     poll_seconds: float = 2.0,
     only_set: str | None = None,
-) -> list[str]:
-    deleted = []
-    if any(s.kind in ("assets", "service-catalog") for s in specs):
-        # Seed-code parameters point into the assets buckets and are read by the set's
-        # products: remove them before the objects or the portfolio go.
-        sets = [s for s in config.account_sets if only_set in (None, s.name)]
-        for account, region in dict.fromkeys((s.dev_account, s.region) for s in sets):
-            ssm = aws.in_account(account, config.app_prefix).client("ssm", region)
-            names = [contracts.SSM_SEED_BUCKET, *contracts.SEED_APPS.values()]
-            ssm.delete_parameters(Names=names)
-            echo(f"ssm: deleted {', '.join(names)} ({account}/{region})")
-    for spec in reversed(specs):
-        target = aws.in_account(spec.account, config.app_prefix)
-        cfn = target.client("cloudformation", spec.region)
-        try:
-            resources = cfn.list_stack_resources(StackName=spec.name)["StackResourceSummaries"]
-        except botocore.exceptions.ClientError as exc:
-            if "does not exist" in exc.response["Error"].get("Message", ""):
-                echo(f"{spec.label}: not deployed")
-                continue
-            raise
-        s3 = target.client("s3", spec.region)
-        buckets = [r["PhysicalResourceId"] for r in resources
-                   if r["ResourceType"] == "AWS::S3::Bucket" and r.get("PhysicalResourceId")]
-        for bucket in buckets:  # stop access logs first, or late deliveries refill the log bucket
-            _stop_access_logging(s3, bucket)
-        deployer = StackDeployer(cfn, echo=echo, poll_seconds=poll_seconds,
-                                 role_arn=service_role_arn(aws, config, spec.account))
-        for attempt in (1, 2):
-            for bucket in buckets:
-                count = empty_bucket(s3, bucket)
-                echo(f"{spec.name}: emptied s3://{bucket} ({count} object versions)")
-            echo(f"{spec.label}: deleting")
-            try:
-                deployer.delete(spec.name)
-                break
-            except DeployError:
-                if attempt == 2 or not buckets:
-                    raise
-                echo(f"{spec.name}: delete failed; emptying its buckets again (logs delivered late) and retrying")
-        deleted.append(spec.name)
-    return deleted
+    concurrency: int = 8,
+    describe_error: Callable[[BaseException], str] = str,
+) -> list[RunResult[StackRecord, bool]]:
+    """Delete the records' stacks, each after every chosen stack that depends on it."""
+    if any(r.kind in (StackKind.ASSETS, StackKind.SERVICE_CATALOG) for r in records):
+        delete_seed_parameters(aws, config, only_set, console.echo)
+
+    def action(record: StackRecord) -> bool:
+        return destroy_stack(aws, config, record, echo=console.for_stack(prefix_of(record)), poll_seconds=poll_seconds)
+
+    console.begin([prefix_of(r) for r in records])
+    try:
+        return run_graph(records, action, concurrency=concurrency, reverse=True, describe_error=describe_error,
+                         listener=console)
+    finally:
+        console.end()

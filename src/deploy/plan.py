@@ -1,54 +1,86 @@
-"""Which stacks to deploy, where, with which parameters, in dependency order.
-
-assets (pipeline account, per region) -> bootstrap (the caller's account, when asked) ->
-Service Catalog (per set, DEV account) -> CodeCommit -> pipeline (per set), both in the
-pipeline account.
-"""
+"""Which stacks of the graph a command acts on, and the parameters each is deployed with."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable
 
 from src import contracts
-from src.config import AccountSet, PlatformConfig
-from src.deploy.changeset import StackSpec
+from src.config import PlatformConfig
 from src.regions import partition_of
+from src.stack_graph import ParameterSource, StackKind, StackRecord, bootstrap_record, stack_graph
 from src.templates.assets import READER_ACCOUNTS_PARAM
 from src.templates.bootstrap import DEV_ACCOUNTS_PARAM, PIPELINE_ACCOUNT_PARAM, PLATFORM_PRINCIPALS_PARAM
 
-KINDS = ("assets", "bootstrap", "service-catalog", "codecommit", "pipeline")
-SHARED_KINDS = ("assets", "codecommit")
+KINDS = tuple(kind.value for kind in StackKind)
 
 
 class PlanError(ValueError):
     pass
 
 
-def stack_tags(config: PlatformConfig, kind: str) -> dict[str, str]:
-    return {"mlops:app-prefix": config.app_prefix, "mlops:stack": kind}
+def select(
+    config: PlatformConfig,
+    *,
+    bootstrap_account: str | None = None,
+    bootstrap_region: str | None = None,
+    only_set: str | None = None,
+    only_stack: str | None = None,
+    shared_with_set: bool = True,
+) -> list[StackRecord]:
+    """The records a command acts on, in graph order.
+
+    Bootstrap stacks are deployed with each target account's own credentials, so only the one
+    of `bootstrap_account` (the caller's, with --bootstrap) is chosen; any account may be
+    bootstrapped, in a set or not (a dynamic-accounts target). `only_set` keeps that set's
+    stacks and, when `shared_with_set`, the shared ones it needs."""
+    if only_set is not None:
+        config.account_set(only_set)  # UnknownAccountSet names the known sets
+    records = [r for r in stack_graph(config) if r.kind is not StackKind.BOOTSTRAP]
+    if bootstrap_account:
+        region = bootstrap_region or config.pipeline.region
+        records.insert(_after_assets(records), bootstrap_record(config, bootstrap_account, region))
+    if only_set is not None:
+        keep_shared = shared_with_set or only_stack is not None  # destroy keeps them unless named
+        records = [r for r in records if r.account_set == only_set or (r.kind.shared_by_sets and keep_shared)]
+    if only_stack is None:
+        return records
+    chosen = [r for r in records if only_stack in (r.name, r.kind.value)]
+    if not chosen:
+        raise PlanError(_unknown_stack(config, only_stack, records, bootstrap_account))
+    return chosen
 
 
-def assets_specs(config: PlatformConfig, rendered: dict[str, str]) -> list[StackSpec]:
-    if config.assets_bucket:
-        return []
-    specs = []
-    for region in config.regions:
-        readers = [config.pipeline.account_id, *(s.dev_account for s in config.account_sets if s.region == region)]
-        specs.append(
-            StackSpec(
-                name=contracts.assets_stack_name(config.app_prefix),
-                template=rendered[contracts.dist_assets()],
-                account=config.pipeline.account_id,
-                region=region,
-                parameters={READER_ACCOUNTS_PARAM: ",".join(dict.fromkeys(readers))},
-                tags=stack_tags(config, "assets"),
-                capabilities=(),
-                kind="assets",
-            )
-        )
-    return specs
+def status_records(config: PlatformConfig, *, only_set: str | None = None, only_stack: str | None = None
+                   ) -> list[StackRecord]:
+    """Every stack of the graph, bootstrap stacks of every target account included (status
+    reads them; it deploys nothing)."""
+    if only_set is not None:
+        config.account_set(only_set)
+    records = [r for r in stack_graph(config)
+               if only_set is None or r.account_set in ("", only_set)]
+    if only_stack is None:
+        return records
+    chosen = [r for r in records if only_stack in (r.name, r.kind.value)]
+    if not chosen:
+        raise PlanError(f"unknown stack '{only_stack}' (known: {', '.join(dict.fromkeys(r.name for r in records))}; "
+                        f"or a kind: {', '.join(KINDS)})")
+    return chosen
+
+
+def _after_assets(records: list[StackRecord]) -> int:
+    return sum(1 for r in records if r.kind is StackKind.ASSETS)
+
+
+def _unknown_stack(config: PlatformConfig, wanted: str, records: list[StackRecord], bootstrap_account) -> str:
+    if wanted in (StackKind.BOOTSTRAP.value, contracts.bootstrap_stack_name(config.app_prefix)) and not bootstrap_account:
+        return (f"'{wanted}' is deployed with each target account's own credentials: add --bootstrap to act on "
+                f"the bootstrap stack of the account these credentials belong to")
+    known = ", ".join(dict.fromkeys(r.name for r in records))
+    return f"unknown stack '{wanted}' (known: {known}; or a kind: {', '.join(KINDS)})"
+
+
+# --- parameters ----------------------------------------------------------------------------------
 
 
 def bootstrap_parameters(config: PlatformConfig, account: str) -> dict[str, str]:
@@ -73,58 +105,28 @@ def bootstrap_parameters(config: PlatformConfig, account: str) -> dict[str, str]
     }
 
 
-def bootstrap_spec(config: PlatformConfig, rendered: dict[str, str], account: str, region: str) -> StackSpec:
-    """Bootstrap stack for `account` (see `bootstrap_parameters` for whom it trusts)."""
-    return StackSpec(
-        name=contracts.bootstrap_stack_name(config.app_prefix),
-        template=rendered[contracts.dist_bootstrap()],
-        account=account,
-        region=region,
-        parameters=bootstrap_parameters(config, account),
-        tags=stack_tags(config, "bootstrap"),
-        kind="bootstrap",
-    )
+def assets_parameters(config: PlatformConfig, region: str) -> dict[str, str]:
+    """The assets bucket of `region` is read by the pipeline account and the DEV accounts of
+    that region's sets."""
+    readers = [config.pipeline.account_id, *(s.dev_account for s in config.account_sets if s.region == region)]
+    return {READER_ACCOUNTS_PARAM: ",".join(dict.fromkeys(readers))}
 
 
-def service_catalog_spec(
-    config: PlatformConfig, rendered: dict[str, str], account_set: AccountSet, package_dir: Path | None
-) -> StackSpec:
-    return StackSpec(
-        name=contracts.service_catalog_stack_name(config.app_prefix, account_set.name),
-        template=rendered[contracts.dist_service_catalog(account_set.name)],
-        account=account_set.dev_account,
-        region=account_set.region,
-        parameters=read_parameters_file(package_dir / contracts.service_catalog_parameters_name(account_set.name))
-        if package_dir
-        else {},
-        tags=stack_tags(config, "service-catalog"),
-        kind="service-catalog",
-    )
+def config_parameters(config: PlatformConfig, record: StackRecord) -> dict[str, str]:
+    if record.kind is StackKind.ASSETS:
+        return assets_parameters(config, record.region)
+    if record.kind is StackKind.BOOTSTRAP:
+        return bootstrap_parameters(config, record.account)
+    raise PlanError(f"{record.label}: no parameters come from the config")  # a graph bug, not user input
 
 
-def codecommit_spec(config: PlatformConfig, rendered: dict[str, str], package_dir: Path | None) -> StackSpec:
-    return StackSpec(
-        name=contracts.codecommit_stack_name(config.app_prefix),
-        template=rendered[contracts.dist_codecommit()],
-        account=config.pipeline.account_id,
-        region=config.pipeline.region,
-        parameters=read_parameters_file(package_dir / contracts.CODECOMMIT_PARAMETERS_NAME) if package_dir else {},
-        tags=stack_tags(config, "codecommit"),
-        capabilities=(),
-        kind="codecommit",
-    )
-
-
-def pipeline_spec(config: PlatformConfig, rendered: dict[str, str], account_set: AccountSet) -> StackSpec:
-    return StackSpec(
-        name=contracts.pipeline_stack_name(config.app_prefix, account_set.name),
-        template=rendered[contracts.dist_pipeline(account_set.name)],
-        account=config.pipeline.account_id,
-        region=config.pipeline.region,
-        tags=stack_tags(config, "pipeline"),
-        kind="pipeline",
-        account_set=account_set.name,
-    )
+def stack_parameters(config: PlatformConfig, record: StackRecord, package_dir: Path) -> dict[str, str]:
+    """Parameters known before deploying; LOOKUP ones are added by preflight in the target."""
+    if record.parameters is ParameterSource.CONFIG:
+        return config_parameters(config, record)
+    if record.parameters is ParameterSource.PACKAGE:
+        return read_parameters_file(package_dir / record.parameters_file)
+    return {}
 
 
 def read_parameters_file(path: Path) -> dict[str, str]:
@@ -139,63 +141,19 @@ def read_parameters_file(path: Path) -> dict[str, str]:
     params = data.get("Parameters") if isinstance(data, dict) else None
     if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
         raise PlanError(f'{path}: expected {{"Parameters": {{"Name": "value", ...}}}} with string values')
+    unknown = sorted(set(data) - {"Parameters", "Tags", "StackPolicy"})
+    if unknown:
+        raise PlanError(f"{path}: unknown key(s) {', '.join(unknown)} (a template configuration has "
+                        f"Parameters, Tags and StackPolicy)")
     return dict(params)
 
 
-def full_plan(
-    config: PlatformConfig,
-    rendered: dict[str, str],
-    package_dir: Path,
-    *,
-    bootstrap_account: str | None = None,
-    bootstrap_region: str | None = None,
-    only_set: str | None = None,
-    only_stack: str | None = None,
-    with_parameters: bool = True,
-    shared_with_set: bool = True,
-) -> list[StackSpec]:
-    """Stacks in deployment order, limited by set and/or stack (name or kind). Package
-    outputs are read only for the stacks chosen."""
-    if only_set is not None:
-        config.account_set(only_set)  # UnknownAccountSet names the known sets
-    sets = [s for s in config.account_sets if only_set in (None, s.name)]
-    prefix = config.app_prefix
-    package_dir = package_dir if with_parameters else None  # destroy needs no package outputs
-    entries: list[tuple[str, str, Callable[[], list[StackSpec]]]] = [
-        (contracts.assets_stack_name(prefix), "assets", lambda: assets_specs(config, rendered))
-    ]
-    if bootstrap_account:
-        region = bootstrap_region or config.pipeline.region
-        entries.append(
-            (
-                contracts.bootstrap_stack_name(prefix),
-                "bootstrap",
-                lambda: [bootstrap_spec(config, rendered, bootstrap_account, region)],
-            )
-        )
-    for s in sets:
-        entries.append(
-            (
-                contracts.service_catalog_stack_name(prefix, s.name),
-                "service-catalog",
-                lambda s=s: [service_catalog_spec(config, rendered, s, package_dir)],
-            )
-        )
-    entries.append(
-        (contracts.codecommit_stack_name(prefix), "codecommit", lambda: [codecommit_spec(config, rendered, package_dir)])
-    )
-    for s in sets:
-        entries.append(
-            (contracts.pipeline_stack_name(prefix, s.name), "pipeline", lambda s=s: [pipeline_spec(config, rendered, s)])
-        )
-    if only_set is not None and only_stack is None and not shared_with_set:
-        # Stacks every set shares (assets, this repository) are not one set's to remove.
-        entries = [e for e in entries if e[1] not in SHARED_KINDS]
-    if only_stack is not None:
-        chosen = [e for e in entries if only_stack in (e[0], e[1])]
-        if not chosen:
-            known = ", ".join(e[0] for e in entries)
-            raise PlanError(f"unknown stack '{only_stack}' (known: {known}; or a kind: {', '.join(KINDS)})")
-        entries = chosen
-    specs = [spec for _, _, build in entries for spec in build()]
-    return specs
+def override_parameters(record: StackRecord, template_text: str, path: Path) -> dict[str, str]:
+    """A --parameters file for one stack: every key must be a parameter of its template."""
+    params = read_parameters_file(path)
+    declared = json.loads(template_text).get("Parameters", {})
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        allowed = ", ".join(sorted(declared)) or "none"
+        raise PlanError(f"{path}: {record.name} has no parameter(s) {', '.join(unknown)} (its parameters: {allowed})")
+    return params

@@ -1,14 +1,35 @@
-"""Deploy a list of stacks in order: the loop shared by `deploy`, `diff` and `local`."""
+"""Deploy chosen stacks of the graph, in parallel where dependencies allow: the loop shared by
+`deploy`, `diff` and `local`."""
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from src import contracts
 from src.aws import Aws
 from src.config import PlatformConfig
-from src.deploy.changeset import Change, Outcome, StackDeployer, StackSpec
-from src.deploy.preflight import check_before_deploy, resolve_lookups, template_uploader
+from src.deploy.changeset import Mode, Outcome, StackDeployer, StackSpec
+from src.deploy.console import Console, prefix_of
+from src.deploy.plan import stack_parameters
+from src.deploy.preflight import check_before_deploy, lookup_parameters, template_uploader
+from src.deploy.review import Review
+from src.deploy.scheduler import RunResult, run_graph
+from src.stack_graph import StackRecord, stack_tags
+
+DEFAULT_CONCURRENCY = 8
+
+Approve = Callable[[StackRecord, Review], bool]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    mode: Mode = Mode.EXECUTE
+    concurrency: int = DEFAULT_CONCURRENCY
+    recreate_failed: bool = True
+    poll_seconds: float = 2.0
 
 
 def service_role_arn(aws: Aws, config: PlatformConfig, account: str) -> str | None:
@@ -18,33 +39,78 @@ def service_role_arn(aws: Aws, config: PlatformConfig, account: str) -> str | No
     return aws.role_arn(account, contracts.cfn_execution_role_name(config.app_prefix))
 
 
+def target_of(aws: Aws, config: PlatformConfig, record: StackRecord) -> Aws:
+    """Clients for the record's account: bootstrap stacks only ever with these credentials."""
+    return aws if record.own_credentials else aws.in_account(record.account, config.app_prefix)
+
+
+def prepare_specs(
+    config: PlatformConfig,
+    records: list[StackRecord],
+    rendered: dict[str, str],
+    package_dir: Path,
+    overrides: dict[str, dict[str, str]] | None = None,
+) -> dict[str, StackSpec]:
+    """Every stack's spec before anything is deployed: a missing package output stops the run
+    before it touches AWS. `overrides`: record id -> parameters replacing the computed ones."""
+    specs = {}
+    for record in records:
+        parameters = {**stack_parameters(config, record, package_dir), **(overrides or {}).get(record.id, {})}
+        specs[record.id] = StackSpec(
+            name=record.name,
+            template=rendered[record.template],
+            account=record.account,
+            region=record.region,
+            parameters=parameters,
+            tags=stack_tags(config, record.kind),
+            capabilities=record.capabilities,
+        )
+    return specs
+
+
 def deploy_stacks(
     aws: Aws,
     config: PlatformConfig,
-    specs: list[StackSpec],
+    records: list[StackRecord],
+    specs: dict[str, StackSpec],
     *,
-    echo: Callable[[str], None] = print,
-    execute: bool = True,
-    confirm: Callable[[list[Change]], bool] | None = None,
+    console: Console,
+    options: RunOptions = RunOptions(),
+    approve: Approve | None = None,
     confirm_recreate: Callable[[str], bool] | None = None,
-    recreate_failed: bool = True,
-    poll_seconds: float = 2.0,
-) -> list[tuple[StackSpec, Outcome]]:
-    outcomes = []
-    for spec in specs:
-        target = aws.in_account(spec.account, config.app_prefix)
-        check_before_deploy(target, config, spec)
-        spec = resolve_lookups(aws, config, spec)
+    describe_error: Callable[[BaseException], str] = str,
+) -> list[RunResult[StackRecord, Outcome]]:
+    def action(record: StackRecord) -> Outcome:
+        echo = console.for_stack(prefix_of(record))
+        target = target_of(aws, config, record)
+        check_before_deploy(target, config, record)
+        spec = specs[record.id]
+        spec = dataclasses.replace(spec, parameters={**lookup_parameters(aws, config, record), **spec.parameters})
         deployer = StackDeployer(
-            target.client("cloudformation", spec.region),
+            target.client("cloudformation", record.region),
             echo=echo,
-            poll_seconds=poll_seconds,
-            upload_template=template_uploader(aws, config, spec.region),
-            recreate_failed=recreate_failed,
-            role_arn=service_role_arn(aws, config, spec.account),
+            poll_seconds=options.poll_seconds,
+            upload_template=template_uploader(aws, config, record.region),
+            recreate_failed=options.recreate_failed,
+            role_arn=None if record.own_credentials else service_role_arn(aws, config, record.account),
+            color=console.color,
         )
-        echo(f"== {spec.label}")
-        outcomes.append(
-            (spec, deployer.deploy(spec, execute=execute, confirm=confirm, confirm_recreate=confirm_recreate))
+        return deployer.deploy(
+            spec,
+            mode=options.mode,
+            approve=(lambda review: approve(record, review)) if approve else None,
+            confirm_recreate=confirm_recreate,
         )
-    return outcomes
+
+    console.begin([prefix_of(r) for r in records])
+    try:
+        return run_graph(
+            records,
+            action,
+            concurrency=options.concurrency,
+            succeeded=lambda outcome: outcome.status.succeeded,
+            describe_error=describe_error,
+            listener=console,
+        )
+    finally:
+        console.end()

@@ -18,11 +18,14 @@ from src import contracts
 from src.aws import Aws, AwsError
 from src.aws.s3 import copy_verified, object_url, put_verified, sha256_hex
 from src.config import PlatformConfig
-from src.deploy.changeset import StackDeployer
-from src.deploy.plan import assets_specs, stack_tags
+from src.deploy.changeset import StackDeployer, StackSpec
+from src.deploy.plan import config_parameters
+from src.deploy.preflight import assets_key_arn
 from src.files import atomic_write
 from src.package.seed import check_seed_apps
 from src.package.zipper import deterministic_zip
+from src.stack_graph import ParameterSource, StackKind, StackRecord, stack_graph, stack_tags
+from src.templates.products import PRODUCTS
 
 Echo = Callable[[str], None]
 
@@ -46,6 +49,17 @@ class PackageResult:
     ssm_written: list[str] = field(default_factory=list)
     ssm_unchanged: int = 0
     manifest: dict = field(default_factory=dict)
+    uploads: list[dict] = field(default_factory=list)  # region, bucket, key, bytes
+
+    def as_json(self) -> dict:
+        return {
+            "uploaded": self.uploads,
+            "uploadedBytes": self.uploaded_bytes,
+            "unchangedObjects": self.unchanged_objects,
+            "ssmWritten": self.ssm_written,
+            "ssmUnchanged": self.ssm_unchanged,
+            "buckets": self.manifest.get("buckets", {}),
+        }
 
 
 def build_artifacts(rendered: dict[str, str], repo_root: Path, config: PlatformConfig) -> list[Artifact]:
@@ -65,8 +79,7 @@ def build_artifacts(rendered: dict[str, str], repo_root: Path, config: PlatformC
 
 
 def product_paths(config: PlatformConfig) -> list[str]:
-    paths = {contracts.dist_product(p, s.name) for p in contracts.PRODUCT_KEYS for s in config.account_sets}
-    return sorted(paths)
+    return sorted({p.dist_path(s.name) for p in PRODUCTS for s in config.account_sets})
 
 
 def product_version(artifact: Artifact) -> str:
@@ -100,15 +113,40 @@ def package(
         )
     artifacts = build_artifacts(rendered, repo_root, config)
     result = PackageResult()
-
     buckets = {region: config.assets_bucket_in(region) for region in config.regions}
     if deploy_assets_stack:
-        for spec in assets_specs(config, rendered):
-            StackDeployer(aws.client("cloudformation", spec.region), echo=echo, poll_seconds=poll_seconds).deploy(spec)
+        _deploy_assets_stacks(aws, config, rendered, echo, poll_seconds)
     for region, bucket in buckets.items():
         _require_bucket(aws, bucket, region)
+    _upload_everything(aws, artifacts, buckets, result, echo)  # 1. every object, verified
+    by_name = {a.name: a for a in artifacts}
+    for account, region in dict.fromkeys((s.dev_account, s.region) for s in dev_targets):  # 2. only then SSM
+        keys = {parameter: by_name[f"seed/{app}"].key for app, parameter in contracts.SEED_APPS.items()}
+        ssm = aws.in_account(account, config.app_prefix).client("ssm", region)
+        _point_parameters(ssm, aws.client("s3", region), buckets[region], keys, f"{account}/{region}", result, echo)
+    echo(f"ssm: {len(result.ssm_written)} written, {result.ssm_unchanged} unchanged")
+    # 3. Record what deploy, the platform pipeline and `aws cloudformation deploy` will use.
+    result.manifest = _manifest(artifacts, buckets, aws.endpoint_url, source_hashes(rendered, artifacts))
+    lookups = _lookups(aws, config) if deploy_assets_stack else {}
+    _write_outputs(config, result.manifest, package_dir, by_name, buckets, lookups)
+    echo(f"manifest: {package_dir / contracts.MANIFEST_NAME}")
+    return result
 
-    # 1. Upload and verify everything, in every region.
+
+def _deploy_assets_stacks(aws: Aws, config: PlatformConfig, rendered: dict[str, str], echo: Echo, poll: float) -> None:
+    for record in (r for r in stack_graph(config) if r.kind is StackKind.ASSETS):
+        spec = StackSpec(record.name, rendered[record.template], record.account, record.region,
+                         config_parameters(config, record), stack_tags(config, record.kind), record.capabilities)
+        prefixed = _in_region(echo, record.region)
+        StackDeployer(aws.client("cloudformation", spec.region), echo=prefixed, poll_seconds=poll).deploy(spec)
+
+
+def _in_region(echo: Echo, region: str) -> Echo:
+    return lambda line: echo(f"[{region}] {line}")
+
+
+def _upload_everything(aws: Aws, artifacts: list[Artifact], buckets: dict[str, str], result: PackageResult,
+                       echo: Echo) -> None:
     for region, bucket in buckets.items():
         s3 = aws.client("s3", region)
         for artifact in artifacts:
@@ -116,7 +154,8 @@ def package(
             if sent:
                 result.uploaded_objects += 1
                 result.uploaded_bytes += sent
-                echo(f"uploaded  s3://{bucket}/{artifact.key} ({sent:,} bytes)")
+                result.uploads.append({"region": region, "bucket": bucket, "key": artifact.key, "bytes": sent})
+                echo(f"[{region}] uploaded  s3://{bucket}/{artifact.key} ({sent:,} bytes)")
             else:
                 result.unchanged_objects += 1
     echo(
@@ -124,19 +163,16 @@ def package(
         f"{result.unchanged_objects} already present"
     )
 
-    # 2. Only now point the SSM parameters at them, in each DEV account and region.
-    by_name = {a.name: a for a in artifacts}
-    for account, region in dict.fromkeys((s.dev_account, s.region) for s in dev_targets):
-        keys = {parameter: by_name[f"seed/{app}"].key for app, parameter in contracts.SEED_APPS.items()}
-        ssm = aws.in_account(account, config.app_prefix).client("ssm", region)
-        _point_parameters(ssm, aws.client("s3", region), buckets[region], keys, f"{account}/{region}", result, echo)
-    echo(f"ssm: {len(result.ssm_written)} written, {result.ssm_unchanged} unchanged")
 
-    # 3. Record what deploy (and the platform pipeline's deploy action) will use.
-    result.manifest = _manifest(config, artifacts, buckets, aws.endpoint_url)
-    _write_outputs(config, result.manifest, package_dir, by_name, buckets)
-    echo(f"manifest: {package_dir / contracts.MANIFEST_NAME}")
-    return result
+def _lookups(aws: Aws, config: PlatformConfig) -> dict[str, dict[str, str]]:
+    """record id -> parameters that exist only in AWS (operator runs only: the platform
+    pipeline's package role does not read KMS, and deploys no pipeline stack)."""
+    found = {}
+    for record in stack_graph(config):
+        if record.parameters is ParameterSource.LOOKUP:
+            region = config.account_set(record.account_set).region
+            found[record.id] = {contracts.CROSS_REGION_KEY_PARAM: assets_key_arn(aws, config, region, record.label)}
+    return found
 
 
 def _point_parameters(
@@ -174,9 +210,17 @@ def _require_bucket(aws: Aws, bucket: str, region: str) -> None:
         ) from None
 
 
-def _manifest(config: PlatformConfig, artifacts: list[Artifact], buckets: dict[str, str], endpoint: str | None) -> dict:
+def source_hashes(rendered: dict[str, str], artifacts: list[Artifact]) -> dict[str, str]:
+    """What a package was built from: every rendered template and every zip (seed apps and
+    the repository), by SHA-256. Deploy compares it with the working tree (see freshness.py)."""
+    hashes = {f"template/{path}": sha256_hex(text.encode()) for path, text in rendered.items()}
+    hashes.update({a.name: a.sha256 for a in artifacts if not a.name.startswith("template/")})
+    return dict(sorted(hashes.items()))
+
+
+def _manifest(artifacts: list[Artifact], buckets: dict[str, str], endpoint: str | None, sources: dict) -> dict:
     return {
-        "format": 1,
+        "format": 2,
         "buckets": buckets,
         "objects": {
             a.name: {"key": a.key, "sha256": a.sha256, "size": len(a.data)} for a in artifacts
@@ -190,7 +234,33 @@ def _manifest(config: PlatformConfig, artifacts: list[Artifact], buckets: dict[s
             if a.name.startswith("template/")
             for path in [a.name.removeprefix("template/")]
         },
+        "sources": sources,
     }
+
+
+def package_parameters(
+    config: PlatformConfig,
+    record: StackRecord,
+    manifest: dict,
+    by_name: dict[str, Artifact],
+    buckets: dict[str, str],
+) -> dict[str, str]:
+    """Parameters of a stack whose values come from this package."""
+    if record.kind is StackKind.SERVICE_CATALOG:
+        account_set = config.account_set(record.account_set)
+        params: dict[str, str] = {}
+        for product in PRODUCTS:
+            info = manifest["products"][product.dist_path(account_set.name)]
+            url_param, version_param = contracts.product_parameter_names(product.key)
+            params[url_param] = info["urls"][account_set.region]
+            params[version_param] = info["version"]
+        return params
+    if record.kind is StackKind.CODECOMMIT:
+        return {
+            contracts.CODECOMMIT_SOURCE_BUCKET_PARAM: buckets[config.pipeline.region],
+            contracts.CODECOMMIT_SOURCE_KEY_PARAM: by_name[contracts.REPO_ARCHIVE].key,
+        }
+    raise ValueError(f"{record.label}: no parameters come from the package")
 
 
 def _write_outputs(
@@ -199,27 +269,25 @@ def _write_outputs(
     package_dir: Path,
     by_name: dict[str, Artifact],
     buckets: dict[str, str],
+    lookups: dict[str, dict[str, str]],
 ) -> None:
-    files: dict[str, dict] = {}
-    for s in config.account_sets:
-        params: dict[str, str] = {}
-        for product in contracts.PRODUCT_KEYS:
-            info = manifest["products"][contracts.dist_product(product, s.name)]
-            url_param, version_param = contracts.product_parameter_names(product)
-            params[url_param] = info["urls"][s.region]
-            params[version_param] = info["version"]
-        files[contracts.service_catalog_parameters_name(s.name)] = {
-            "Parameters": params,
-            "Tags": stack_tags(config, "service-catalog"),
-        }
-    repo = by_name[contracts.REPO_ARCHIVE]
-    files[contracts.CODECOMMIT_PARAMETERS_NAME] = {
-        "Parameters": {
-            contracts.CODECOMMIT_SOURCE_BUCKET_PARAM: buckets[config.pipeline.region],
-            contracts.CODECOMMIT_SOURCE_KEY_PARAM: repo.key,
-        },
-        "Tags": stack_tags(config, "codecommit"),
-    }
+    """A parameter file for every stack, in two forms: a CodePipeline template configuration
+    ({"Parameters", "Tags"}; deploy and the platform pipeline read it) and a list of
+    Key=Value strings for `aws cloudformation deploy --parameter-overrides file://...`."""
+    files: dict[str, object] = {}
+    for record in stack_graph(config):
+        if record.parameters is ParameterSource.CONFIG:
+            params = config_parameters(config, record)
+        elif record.parameters is ParameterSource.PACKAGE:
+            params = package_parameters(config, record, manifest, by_name, buckets)
+        elif record.parameters is ParameterSource.LOOKUP:
+            if record.id not in lookups:
+                continue  # pipeline mode: not looked up, and not needed
+            params = lookups[record.id]
+        else:
+            params = {}
+        files[record.parameters_file] = {"Parameters": params, "Tags": stack_tags(config, record.kind)}
+        files[record.overrides_file] = [f"{k}={v}" for k, v in sorted(params.items())]
     files[contracts.MANIFEST_NAME] = manifest  # last: its presence means the rest is complete
     for rel, content in files.items():
         atomic_write(package_dir / rel, json.dumps(content, indent=2, sort_keys=True) + "\n")

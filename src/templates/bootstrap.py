@@ -24,6 +24,7 @@ from troposphere import Parameter, Ref, Sub, Template, iam
 from src import contracts
 from src.config import PlatformConfig
 from src.templates.iam import (
+    ECR_PULL_ACTIONS,
     IAM_BOUNDED_ROLE_WRITES,
     IAM_ROLE_MANAGEMENT,
     IAM_ROLE_WRITES,
@@ -31,7 +32,6 @@ from src.templates.iam import (
     KMS_ALIAS_MANAGEMENT,
     KMS_KEY_MANAGEMENT,
     KMS_VIA_S3,
-    ECR_PULL_ACTIONS,
     POLICY_VERSION,
     SSM_PARAMETER_MANAGEMENT,
     Service,

@@ -13,28 +13,8 @@ from src import contracts
 from src.config import AccountSet, PlatformConfig
 from src.templates import launch_role
 from src.templates.iam import Service, role, service_trust
+from src.templates.products import PRODUCTS
 from src.templates.tags import studio_visible_tags
-
-PRODUCTS = {
-    "basic": (
-        "MLOps: model build and multi-account deployment",
-        "Model building pipeline and a DEV -> PREPROD -> PROD deploy pipeline for this account set.",
-    ),
-    "dynamic-accounts": (
-        "MLOps: model build and deployment to chosen accounts",
-        "Model building pipeline and a DEV -> PREPROD -> PROD deploy pipeline; you choose the "
-        "PREPROD and PROD accounts when creating the project.",
-    ),
-    "byoc": (
-        "MLOps: bring your own container",
-        "Container image build, model building pipeline and a DEV -> PREPROD -> PROD deploy "
-        "pipeline, training and serving in your own image.",
-    ),
-}
-
-
-def _title(product: str) -> str:
-    return "".join(part.capitalize() for part in product.split("-"))
 
 
 def build(config: PlatformConfig, account_set: AccountSet) -> Template:
@@ -95,29 +75,29 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
         )
     )
 
-    for product, (name, description) in PRODUCTS.items():
-        title = _title(product)
-        url_param, version_param = contracts.product_parameter_names(product)
+    for product in PRODUCTS:
+        title = product.title
+        url_param, version_param = contracts.product_parameter_names(product.key)
         url = t.add_parameter(
             Parameter(
                 url_param,
                 Type="String",
                 AllowedPattern="^https://.+",
-                Description=f"S3 URL of the '{product}' product template (set by the packager).",
+                Description=f"S3 URL of the '{product.key}' product template (set by the packager).",
             )
         )
         version = t.add_parameter(
             Parameter(
                 version_param,
                 Type="String",
-                Description=f"Version of the '{product}' template: its content hash (set by the packager).",
+                Description=f"Version of the '{product.key}' template: its content hash (set by the packager).",
             )
         )
         product_resource = t.add_resource(
             servicecatalog.CloudFormationProduct(
                 f"{title}Product",
-                Name=name,
-                Description=description,
+                Name=product.name,
+                Description=product.description,
                 Owner=Ref(portfolio_owner),
                 ProvisioningArtifactParameters=[
                     servicecatalog.ProvisioningArtifactProperties(

@@ -25,7 +25,6 @@ from typing import Any, Callable
 
 from tests.lifecycle.iam_requests import Call, Check, build_arn, checks_for
 
-
 ECR_PULL = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
 
 

@@ -1,0 +1,343 @@
+"""Operating the platform (issue 9) against a moto server: parallel deploys, reviews and
+approvals, CI exits, JSON output, status, stale packages, conventional CLI options."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from tests.emulator import ACCOUNT, ALL_STACKS, CONFIG, ENV, Emulator, write_config
+
+pytestmark = pytest.mark.emulator
+
+
+@pytest.fixture
+def emu(server, tmp_path) -> Emulator:
+    emulator = Emulator(server, write_config(tmp_path / "platform.yaml"), tmp_path / "package")
+    emulator.reset()
+    emulator.prepare()
+    return emulator
+
+
+@pytest.fixture
+def packaged(emu) -> Emulator:
+    result = emu.run("package")
+    assert result.exit_code == 0, result.output
+    return emu
+
+
+@pytest.fixture
+def deployed(packaged) -> Emulator:
+    result = packaged.run("deploy", "--yes", "--bootstrap")
+    assert result.exit_code == 0, result.output
+    return packaged
+
+
+def reconfigure(emu: Emulator, **changes) -> None:
+    data = yaml.safe_load(emu.config_path.read_text())
+    data.update(changes)
+    emu.config_path.write_text(yaml.safe_dump(data))
+
+
+# --- parallel deploy ----------------------------------------------------------------------------
+
+
+def test_every_line_of_a_parallel_deploy_names_its_stack(packaged):
+    result = packaged.run("deploy", "--yes", "--bootstrap")
+    assert result.exit_code == 0, result.output
+    body = result.output.split("\n\n")[0].splitlines()
+    prefixes = {line.split(" | ")[0].strip() for line in body}
+    assert prefixes == {"mlops-assets@eu-west-1", "mlops-assets@us-east-1", "mlops-bootstrap@eu-west-1",
+                        "mlops-service-catalog-first@eu-west-1", "mlops-service-catalog-second@us-east-1",
+                        "mlops-codecommit@eu-west-1", "mlops-pipeline-first@eu-west-1",
+                        "mlops-pipeline-second@eu-west-1"}
+    assert "8 stack(s): 8 succeeded, 0 failed, 0 skipped" in result.output
+
+
+def test_a_failed_stack_skips_its_dependents_and_the_others_finish(packaged):
+    packaged.client("ssm", "eu-west-1").delete_parameter(Name="/mlops/role/lead")  # set "first" preflight fails
+    result = packaged.run("deploy", "--yes")
+    assert result.exit_code == 1
+    assert "failed           mlops-service-catalog-first" in result.output
+    assert ("skipped          mlops-pipeline-first (123456789012/eu-west-1)  (needs mlops-service-catalog-first "
+            "(123456789012/eu-west-1), which failed)") in result.output
+    assert packaged.stack_status("mlops-pipeline-second") == "CREATE_COMPLETE"
+    assert packaged.stack_status("mlops-pipeline-first") is None
+    assert "7 stack(s): 5 succeeded, 1 failed, 1 skipped" in result.output
+    assert result.output.strip().splitlines()[-1].startswith(
+        "Error: mlops-service-catalog-first (123456789012/eu-west-1): SSM parameter /mlops/role/lead not found")
+
+
+def test_destroy_runs_dependents_first_in_parallel(deployed):
+    result = deployed.run("destroy", "--yes", "--bootstrap", "--concurrency", "4")
+    assert result.exit_code == 0, result.output
+    assert "deleted 8 stack(s)" in result.output
+    for name, region in ALL_STACKS:
+        assert deployed.stack_status(name, region) in (None, "DELETE_COMPLETE"), name
+
+
+# --- reviews and approvals ---------------------------------------------------------------------
+
+
+def test_without_a_terminal_a_broadening_deploy_is_refused_and_creates_nothing(packaged):
+    result = packaged.run("deploy", "--stack", "mlops-pipeline-first")
+    assert result.exit_code == 1
+    assert "needs approval (--require-approval broadening: adds IAM statement(s) in" in result.output
+    assert "run again with --yes" in result.output
+    assert packaged.stack_status("mlops-pipeline-first") in (None, "DELETE_COMPLETE")
+
+
+def test_a_change_that_broadens_nothing_runs_without_asking(packaged):
+    result = packaged.run("deploy", "--stack", "codecommit")  # a repository, no policies
+    assert result.exit_code == 0, result.output
+    assert packaged.stack_status("mlops-codecommit") == "CREATE_COMPLETE"
+
+
+def test_any_change_policy_refuses_even_a_narrow_change_without_yes(packaged):
+    result = packaged.run("deploy", "--stack", "codecommit", "--require-approval", "any-change")
+    assert result.exit_code == 1
+    assert "needs approval (--require-approval any-change: 1 change(s))" in result.output
+
+
+def test_never_policy_executes_without_yes(packaged):
+    result = packaged.run("deploy", "--stack", "mlops-pipeline-first", "--require-approval", "never")
+    assert result.exit_code == 0, result.output
+    assert packaged.stack_status("mlops-pipeline-first") == "CREATE_COMPLETE"
+
+
+def test_diff_shows_parameters_old_and_new(deployed):
+    operator = f"arn:aws:iam::{ACCOUNT}:role/platform-admin"
+    reconfigure(deployed, pipeline={**CONFIG["pipeline"], "operators": [operator]})
+    result = deployed.run("diff", "--bootstrap", "--stack", "bootstrap")
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if "~ Parameters.PlatformPrincipalArns:" in line)
+    assert line.endswith(  # moto echoes the old CommaDelimitedList as a list repr; the new value is as sentf"-> arn:aws:iam::{ACCOUNT}:role/mlops-first-pipeline,arn:aws:iam::{ACCOUNT}:role/"
+                         f"mlops-first-package,arn:aws:iam::{ACCOUNT}:role/mlops-second-pipeline,"
+                         f"arn:aws:iam::{ACCOUNT}:role/mlops-second-package,{operator}")
+
+
+def test_diff_shows_changed_properties_from_the_deployed_template(deployed):
+    reconfigure(deployed, repository={"name": "mlops-sm-project-template", "branch": "release"})
+    result = deployed.run("diff", "--stack", "mlops-pipeline-first", "--allow-stale")
+    assert result.exit_code == 0, result.output
+    assert any(".Properties." in line and "main" in line and "-> " in line and "release" in line
+               for line in result.output.splitlines()), result.output
+
+
+def test_diff_fail_exits_1_when_a_stack_would_change(deployed):
+    reconfigure(deployed, repository={"name": "mlops-sm-project-template", "branch": "release"})
+    result = deployed.run("diff", "--fail", "--allow-stale")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: 3 stack(s) would change: mlops-codecommit (123456789012/eu-west-1), "
+        "mlops-pipeline-first (123456789012/eu-west-1), "
+        "mlops-pipeline-second (123456789012/eu-west-1)")
+
+
+def test_diff_fail_exits_0_when_nothing_would_change(deployed):
+    result = deployed.run("diff", "--fail", "--bootstrap")
+    assert result.exit_code == 0, result.output
+
+
+# --- stale packages ------------------------------------------------------------------------------
+
+
+def test_deploy_refuses_a_package_older_than_the_templates(packaged):
+    reconfigure(packaged, service_catalog={"portfolio_owner": "someone else"})
+    result = packaged.run("deploy", "--yes", "--stack", "mlops-service-catalog-first")
+    assert result.exit_code == 1
+    assert "is stale: template/sets/first/service-catalog.json changed since it was built" in result.output
+    assert "--allow-stale" in result.output
+    assert packaged.stack_status("mlops-service-catalog-first") is None
+
+
+def test_allow_stale_deploys_the_old_package(packaged):
+    reconfigure(packaged, service_catalog={"portfolio_owner": "someone else"})
+    result = packaged.run("deploy", "--yes", "--stack", "mlops-service-catalog-first", "--allow-stale")
+    assert result.exit_code == 0, result.output
+
+
+def test_stacks_that_take_nothing_from_the_package_ignore_it(packaged):
+    reconfigure(packaged, service_catalog={"portfolio_owner": "someone else"})
+    assert packaged.run("deploy", "--yes", "--stack", "pipeline").exit_code == 0
+
+
+# --- JSON output -----------------------------------------------------------------------------------
+
+
+def _json_run(emu: Emulator, *args: str):
+    from click.testing import CliRunner
+
+    import build
+
+    command = ["--config", str(emu.config_path), *args, "--endpoint-url", emu.endpoint,
+               "--package-dir", str(emu.package_dir), "--output", "json"]
+    result = CliRunner().invoke(build.cli, command, env=ENV, catch_exceptions=False)
+    return result, json.loads(result.stdout)
+
+
+def test_deploy_json_is_one_document_on_stdout_with_messages_on_stderr(packaged):
+    result, document = _json_run(packaged, "deploy", "--yes", "--stack", "codecommit")
+    assert result.exit_code == 0, result.output
+    (stack,) = document["stacks"]
+    assert (stack["name"], stack["state"], stack["status"]) == ("mlops-codecommit", "succeeded", "created")
+    assert stack["review"]["changes"][0]["logicalId"] == "Repository"
+    assert "CREATE_COMPLETE" in result.stderr and "CREATE_COMPLETE" not in result.stdout
+
+
+def test_diff_json_lists_the_changes_of_each_stack(packaged):
+    result, document = _json_run(packaged, "diff", "--stack", "pipeline")
+    assert result.exit_code == 0, result.output
+    assert [s["status"] for s in document["stacks"]] == ["planned", "planned"]
+    assert all(s["review"]["broadening"] for s in document["stacks"])
+
+
+def test_package_json_names_every_upload_with_its_region(emu):
+    result, document = _json_run(emu, "package")
+    assert result.exit_code == 0, result.output
+    assert {u["region"] for u in document["package"]["uploaded"]} == {"eu-west-1", "us-east-1"}
+    assert "[us-east-1] uploaded  s3://" in result.stderr
+
+
+def test_status_json_lists_every_stack_of_the_graph(deployed):
+    result, document = _json_run(deployed, "status")
+    assert result.exit_code == 0, result.output
+    rows = {(s["name"], s["region"]): s for s in document["stacks"]}
+    assert set(rows) == ALL_STACKS
+    assert {s["status"] for s in rows.values()} == {"CREATE_COMPLETE"}
+    assert rows[("mlops-service-catalog-first", "eu-west-1")]["package"] == "current"
+    assert rows[("mlops-pipeline-first", "eu-west-1")]["package"] == "n/a"
+
+
+# --- status ----------------------------------------------------------------------------------------
+
+
+def test_status_before_deploy_says_not_deployed(emu):
+    result = emu.run("status")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("NOT_DEPLOYED") == 8
+    assert "missing" in result.output  # no package yet
+
+
+def test_list_is_an_alias_of_status(deployed):
+    result = deployed.run("list", "--stack", "codecommit")
+    assert result.exit_code == 0, result.output
+    (row,) = result.output.splitlines()[1:]
+    assert row.split()[:4] == ["mlops-codecommit", ACCOUNT, "eu-west-1", "CREATE_COMPLETE"]
+
+
+def test_status_marks_a_stale_package(deployed):
+    reconfigure(deployed, service_catalog={"portfolio_owner": "someone else"})
+    result = deployed.run("status", "--stack", "service-catalog")
+    assert [line.split()[-1] for line in result.output.splitlines()[1:]] == ["stale", "stale"]
+
+
+def test_drift_detection_the_emulator_lacks_is_reported_per_stack(deployed):
+    result = deployed.run("status", "--drift", "--stack", "codecommit", env={"AWS_MAX_ATTEMPTS": "1"})
+    assert result.exit_code == 0, result.output
+    assert "UNKNOWN" in result.output and "drift detection failed" in result.output
+
+
+def test_drift_detection_polls_until_complete():
+    import boto3
+    from botocore.stub import Stubber
+
+    from src.deploy.status import _detect_drift
+
+    cfn = boto3.client("cloudformation", region_name="eu-west-1", aws_access_key_id="a", aws_secret_access_key="b")
+    with Stubber(cfn) as stub:
+        stub.add_response("detect_stack_drift", {"StackDriftDetectionId": "d1"}, {"StackName": "s"})
+        for status, drift in (("DETECTION_IN_PROGRESS", None), ("DETECTION_COMPLETE", "DRIFTED")):
+            response = {"StackId": "s", "StackDriftDetectionId": "d1", "DetectionStatus": status,
+                        "Timestamp": "2026-12-03T00:00:00Z"}
+            stub.add_response("describe_stack_drift_detection_status",
+                              {**response, **({"StackDriftStatus": drift} if drift else {})},
+                              {"StackDriftDetectionId": "d1"})
+        assert _detect_drift(cfn, "s", 0) == "DRIFTED"
+
+
+# --- conventional options ------------------------------------------------------------------------
+
+
+def test_parameters_file_rejects_keys_the_stack_does_not_have(packaged, tmp_path):
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({"Parameters": {"SourceKeyy": "x"}}))
+    result = packaged.run("deploy", "--yes", "--stack", "codecommit", "--parameters", str(params))
+    assert result.exit_code == 1
+    assert "mlops-codecommit has no parameter(s) SourceKeyy (its parameters: SourceBucket, SourceKey)" in result.output
+
+
+def test_parameters_file_applies_to_exactly_one_stack(packaged, tmp_path):
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({"Parameters": {}}))
+    result = packaged.run("deploy", "--yes", "--stack", "assets", "--parameters", str(params))
+    assert result.exit_code == 2
+    assert "--parameters applies to one stack, but 2 are chosen" in result.output
+
+
+def test_config_is_accepted_after_the_subcommand(tmp_path):
+    from click.testing import CliRunner
+
+    import build
+
+    path = write_config(tmp_path / "other.yaml", {**CONFIG, "app_prefix": "other"})
+    result = CliRunner().invoke(build.cli, ["build", "--check", "--config", str(path), "--dist", str(tmp_path)])
+    assert "other-assets" in result.output  # it rendered the other config: every file differs
+    assert result.exit_code == 1 and "differs from a fresh render in 12 file(s)" in result.output
+
+
+def test_version():
+    from click.testing import CliRunner
+
+    import build
+
+    result = CliRunner().invoke(build.cli, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("build.py, version 0.")
+
+
+def test_verbose_logs_every_api_call_to_stderr(packaged):
+    from click.testing import CliRunner
+
+    import build
+
+    command = ["--config", str(packaged.config_path), "-v", "status", "--stack", "codecommit",
+               "--endpoint-url", packaged.endpoint, "--package-dir", str(packaged.package_dir)]
+    result = CliRunner().invoke(build.cli, command, env=ENV)
+    assert "aws: cloudformation.DescribeStacks (eu-west-1)" in result.stderr
+    assert "aws:" not in result.stdout
+
+
+def test_debug_shows_the_traceback_of_a_failure(emu):
+    from click.testing import CliRunner
+
+    import build
+
+    command = ["--config", str(emu.config_path), "--debug", "deploy", "--yes", "--stack", "codecommit",
+               "--endpoint-url", emu.endpoint, "--package-dir", str(emu.package_dir)]
+    result = CliRunner().invoke(build.cli, command, env=ENV)
+    assert result.exit_code == 1
+    assert "PlanError" in repr(result.exception) and "run `build.py package` first" in str(result.exception)
+
+
+def test_shell_completion_completes_commands():
+    env = {"_MLOPS_COMPLETE": "bash_complete", "COMP_WORDS": "build.py de", "COMP_CWORD": "1", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "build.py"], cwd=ROOT, env=env, capture_output=True, text=True).stdout
+    assert "plain,deploy" in out.splitlines() and "plain,destroy" in out.splitlines()
+
+
+def test_build_echoes_the_directory_it_wrote(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import build
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(build.cli, ["build", "--dist", "out"])
+    assert result.exit_code == 0, result.output
+    assert "wrote    out/assets.json" in result.output
+    assert (tmp_path / "out" / "assets.json").is_file()
+    assert result.output.strip().splitlines()[-1].startswith("12 templates in out/: 12 written")
