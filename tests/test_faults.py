@@ -963,17 +963,17 @@ def test_deploy_after_package_interrupted_while_writing_its_outputs_says_to_run_
     original = packager.atomic_write
     written = []
 
-    def interrupt_second(path, text):
-        if len(written) == 1:
+    def interrupt_at_codecommit(path, text):  # the Service Catalog files are written, the manifest is not
+        if path.name == "codecommit.parameters.json":
             raise KeyboardInterrupt
-        written.append(path)
+        written.append(path.relative_to(emu.package_dir).as_posix())
         original(path, text)
 
-    monkeypatch.setattr(packager, "atomic_write", interrupt_second)
+    monkeypatch.setattr(packager, "atomic_write", interrupt_at_codecommit)
     assert_interrupted_cleanly(cli(emu, "package"))
-    assert [p.relative_to(emu.package_dir).as_posix() for p in written] == ["regions/eu-west-1/assets.parameters.json"]
+    assert "sets/second/service-catalog.parameters.json" in written and "manifest.json" not in written
     monkeypatch.setattr(packager, "atomic_write", original)
     result = cli(emu, "deploy", "--yes", "--stack", "service-catalog")
-    assert_fails_cleanly(result, "sets/first/service-catalog.parameters.json not found: run `build.py package` first")
+    assert_fails_cleanly(result, "manifest.json not found: run `build.py package` first")
     package_converges(emu, request)
     deploy_converges(emu, request, "--stack", "service-catalog", stacks=SERVICE_CATALOGS)

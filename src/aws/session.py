@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import boto3
 import botocore.config
+import botocore.session
 import botocore.exceptions
 
 from src import contracts
@@ -115,11 +116,16 @@ class Aws:
                 f"then (re)deploy the bootstrap stack in account {account} with that account's credentials "
                 f"(build.py deploy --stack bootstrap --bootstrap)"
             ) from None
+        # Share the service models already loaded: a fresh loader re-reads them per account
+        # (most of the cost of reaching another account, with stacks deployed in parallel).
+        core = botocore.session.Session()
+        core.register_component("data_loader", self.session._session.get_component("data_loader"))
         session = boto3.Session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
             region_name=self.region,
+            botocore_session=core,
         )
         other = Aws(replace(self.options, profile=None), session=session, counter=self.calls)
         other._account = account

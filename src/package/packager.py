@@ -113,6 +113,10 @@ def package(
         )
     artifacts = build_artifacts(rendered, repo_root, config)
     result = PackageResult()
+    # First, what needs no AWS call: a new target account is bootstrapped from these files
+    # (with `aws cloudformation deploy`) before this command can reach it.
+    _write_files(package_dir, _parameter_files(config, lambda record: config_parameters(config, record),
+                                                sources=(ParameterSource.CONFIG,)))
     buckets = {region: config.assets_bucket_in(region) for region in config.regions}
     if deploy_assets_stack:
         _deploy_assets_stacks(aws, config, rendered, echo, poll_seconds)
@@ -271,23 +275,37 @@ def _write_outputs(
     buckets: dict[str, str],
     lookups: dict[str, dict[str, str]],
 ) -> None:
-    """A parameter file for every stack, in two forms: a CodePipeline template configuration
-    ({"Parameters", "Tags"}; deploy and the platform pipeline read it) and a list of
-    Key=Value strings for `aws cloudformation deploy --parameter-overrides file://...`."""
+    """The parameter files of the stacks fed by this package or by lookups, then the manifest
+    (last: its presence means the rest is complete)."""
+
+    def parameters(record: StackRecord) -> dict[str, str] | None:
+        if record.parameters is ParameterSource.PACKAGE:
+            return package_parameters(config, record, manifest, by_name, buckets)
+        if record.parameters is ParameterSource.LOOKUP:
+            return lookups.get(record.id)  # pipeline mode: not looked up, and not needed
+        return {}
+
+    files = _parameter_files(config, parameters, sources=(ParameterSource.PACKAGE, ParameterSource.LOOKUP,
+                                                          ParameterSource.NONE))
+    _write_files(package_dir, {**files, contracts.MANIFEST_NAME: manifest})
+
+
+def _parameter_files(config: PlatformConfig, parameters, *, sources) -> dict[str, object]:
+    """Two files per stack whose parameters come from `sources`: a CodePipeline template
+    configuration ({"Parameters", "Tags"}; deploy and the platform pipeline read it) and a
+    list of Key=Value strings for `aws cloudformation deploy --parameter-overrides file://...`."""
     files: dict[str, object] = {}
     for record in stack_graph(config):
-        if record.parameters is ParameterSource.CONFIG:
-            params = config_parameters(config, record)
-        elif record.parameters is ParameterSource.PACKAGE:
-            params = package_parameters(config, record, manifest, by_name, buckets)
-        elif record.parameters is ParameterSource.LOOKUP:
-            if record.id not in lookups:
-                continue  # pipeline mode: not looked up, and not needed
-            params = lookups[record.id]
-        else:
-            params = {}
+        if record.parameters not in sources:
+            continue
+        params = parameters(record)
+        if params is None:
+            continue
         files[record.parameters_file] = {"Parameters": params, "Tags": stack_tags(config, record.kind)}
         files[record.overrides_file] = [f"{k}={v}" for k, v in sorted(params.items())]
-    files[contracts.MANIFEST_NAME] = manifest  # last: its presence means the rest is complete
+    return files
+
+
+def _write_files(package_dir: Path, files: dict[str, object]) -> None:
     for rel, content in files.items():
         atomic_write(package_dir / rel, json.dumps(content, indent=2, sort_keys=True) + "\n")

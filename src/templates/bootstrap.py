@@ -64,6 +64,7 @@ STACK_ACTIONS = (
     "cloudformation:DescribeChangeSet",
     "cloudformation:ExecuteChangeSet",
     "cloudformation:DeleteChangeSet",
+    "cloudformation:DetectStackDrift",  # build.py status --drift
 )
 # What the platform's stacks contain, by service: the boundaries allow no other service.
 LAUNCH_SERVICES = ("ssm", "kms", "s3", "sagemaker", "codecommit", "codebuild", "codepipeline", "events", "ecr",
@@ -132,6 +133,9 @@ def add_deploy_role(t: Template, config: PlatformConfig) -> iam.Role:
             trust=deploy_role_trust(prefix),
             statements=[
                 allow(list(STACK_ACTIONS), [arn("cloudformation", f"stack/{prefix}-*/*", region="*")]),
+                # No resource-level permissions: `aws cloudformation deploy` summarises the template
+                # before every change set; drift results are read by detection id.
+                allow(["cloudformation:GetTemplateSummary", "cloudformation:DescribeStackDriftDetectionStatus"], ["*"]),
                 pass_role([global_arn("iam", f"role/{contracts.cfn_execution_role_name(prefix)}")], Service.CLOUDFORMATION),
                 # Pipeline artifacts live in the pipelines' accounts' buckets (their policies agree).
                 allow(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], [s3_arn(f"{prefix}-*/*")]),
