@@ -15,8 +15,8 @@ from typing import Any, Callable
 
 import boto3
 import botocore.config
-import botocore.session
 import botocore.exceptions
+import botocore.session
 
 from src import contracts
 from src.regions import partition_of
