@@ -353,7 +353,8 @@ def selection_options(command):
     command = click.option("--set", "only_set", help="Only this account set's stacks (and the shared ones).")(command)
     command = click.option(
         "--stack", "only_stack",
-        help="Only this stack (name, or a kind: assets, bootstrap, service-catalog, codecommit, pipeline).",
+        help="Only this stack: a name, NAME@REGION, or a kind (assets, bootstrap, service-catalog, codecommit, "
+             "pipeline).",
     )(command)
     command = click.option(
         "--bootstrap",
@@ -393,7 +394,7 @@ def _overrides(records, rendered, parameters_file) -> dict:
     if len(records) != 1:
         names = ", ".join(r.label for r in records)
         raise click.UsageError(f"--parameters applies to one stack, but {len(records)} are chosen ({names}): "
-                               f"add --stack NAME (and --set, or --region for an assets stack)")
+                               f"name one with --stack NAME@REGION (as output lines are prefixed)")
     record = records[0]
     return {record.id: override_parameters(record, rendered[record.template], parameters_file)}
 
@@ -551,10 +552,13 @@ def diff(obj, profile, region, endpoint_url, poll_interval, package_dir, output,
 @cli.command()
 @aws_options
 @output_option
-@selection_options
+@click.option("--set", "only_set", help="Only this account set's stacks (and the shared ones).")
+@click.option("--stack", "only_stack", help="Only this stack (name or kind).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Stacks read at once.")
 @click.option("--drift", is_flag=True, help="Run drift detection on every deployed stack (DetectStackDrift).")
 @click.pass_obj
-def status(obj, profile, region, endpoint_url, poll_interval, package_dir, output, only_set, only_stack, bootstrap,
+def status(obj, profile, region, endpoint_url, poll_interval, package_dir, output, only_set, only_stack,
            concurrency, drift) -> None:
     """Every stack of the platform as deployed (alias: list).
 

@@ -131,7 +131,9 @@ def measure(endpoint: str, sets: int, concurrency: int, scale: float, tmp: Path)
     prepare(endpoint, config_path, package_dir, data)
     records = [r for r in stack_graph(parse_config(data)) if r.kind is not StackKind.BOOTSTRAP]
     start = time.monotonic()
-    out = cli(["--config", str(config_path), "deploy", "--yes", "--output", "json", "--concurrency", str(concurrency),
+    # --allow-stale: a checkout edited while the benchmark runs must not stop the timing.
+    out = cli(["--config", str(config_path), "deploy", "--yes", "--allow-stale", "--output", "json",
+               "--concurrency", str(concurrency),
                "--endpoint-url", endpoint, "--package-dir", str(package_dir)])
     wall = time.monotonic() - start
     document = json.loads(out)

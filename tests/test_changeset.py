@@ -80,3 +80,17 @@ def test_a_failed_create_is_not_deleted_when_the_user_declines():
     with pytest.raises(DeployError, match="ROLLBACK_COMPLETE after a failed create"):
         StackDeployer(cfn, echo=lambda _: None).deploy(spec, confirm_recreate=lambda name: False)
     assert cfn.deleted is False
+
+
+def test_before_and_after_values_cloudformation_reports_replace_the_template_diff():
+    """Shape of a DescribeChangeSet response with IncludePropertyValues (CloudFormation API
+    reference, ResourceChangeDetail / ResourceTargetDefinition); moto returns none."""
+    deployer = StackDeployer(cfn=None)
+    deployer._raw_changes = [{"ResourceChange": {
+        "LogicalResourceId": "Bucket",
+        "Details": [{"Target": {"Attribute": "Properties", "Name": "BucketName", "Path": "/Properties/BucketName",
+                                "BeforeValue": "old-name", "AfterValue": "new-name", "RequiresRecreation": "Always"}},
+                    {"Target": {"Attribute": "Tags", "RequiresRecreation": "Never"}}],
+    }}]
+    (change,) = deployer._service_property_values()
+    assert (change.path, change.old, change.new) == ("Bucket.Properties.BucketName", "old-name", "new-name")

@@ -278,6 +278,15 @@ def test_parameters_file_applies_to_exactly_one_stack(packaged, tmp_path):
     result = packaged.run("deploy", "--yes", "--stack", "assets", "--parameters", str(params))
     assert result.exit_code == 2
     assert "--parameters applies to one stack, but 2 are chosen" in result.output
+    assert "name one with --stack NAME@REGION" in result.output
+
+
+def test_a_stack_is_chosen_by_name_and_region(packaged, tmp_path):
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({"Parameters": {"ReaderAccountIds": ACCOUNT}}))
+    result = packaged.run("deploy", "--yes", "--stack", "mlops-assets@us-east-1", "--parameters", str(params))
+    assert result.exit_code == 0, result.output
+    assert "1 stack(s): 1 succeeded" in result.output and "mlops-assets (123456789012/us-east-1)" in result.output
 
 
 def test_config_is_accepted_after_the_subcommand(tmp_path):
@@ -341,3 +350,18 @@ def test_build_echoes_the_directory_it_wrote(tmp_path, monkeypatch):
     assert "wrote    out/assets.json" in result.output
     assert (tmp_path / "out" / "assets.json").is_file()
     assert result.output.strip().splitlines()[-1].startswith("12 templates in out/: 12 written")
+
+
+def test_package_writes_the_bootstrap_parameters_before_any_aws_work_can_fail(emu, monkeypatch):
+    from src.aws import AwsError
+    from src.package import packager
+
+    def unreachable(*_args):
+        raise AwsError("DEV account not bootstrapped yet")
+
+    monkeypatch.setattr(packager, "_require_bucket", unreachable)
+    result = emu.run("package", "--no-assets-stack")
+    assert result.exit_code == 1 and "not bootstrapped yet" in result.output
+    overrides = json.loads((emu.package_dir / f"accounts/{ACCOUNT}/bootstrap.overrides.json").read_text())
+    assert overrides[0] == f"DevAccountIds={ACCOUNT}"
+    assert not (emu.package_dir / "manifest.json").exists()

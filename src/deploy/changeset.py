@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import botocore.exceptions
 
-from src.deploy.review import Change, Review, ValueChange, render, review
+from src.deploy.review import MISSING, Change, Review, ValueChange, render, review
 
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "No changes to deploy")
 FAILED_CREATE_STATES = ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS")
@@ -212,8 +212,10 @@ class StackDeployer:
             for detail in rc.get("Details", []):
                 target = detail.get("Target", {})
                 if "AfterValue" in target or "BeforeValue" in target:
-                    path = f"{rc.get('LogicalResourceId')}.Properties.{target.get('Path', target.get('Name', '?'))}"
-                    found.append(ValueChange(path, target.get("BeforeValue", "(none)"), target.get("AfterValue", "(none)")))
+                    where = target.get("Path") or f"/{target.get('Attribute', 'Properties')}/{target.get('Name', '?')}"
+                    path = f"{rc.get('LogicalResourceId')}{where.replace('/', '.')}"
+                    before, after = target.get("BeforeValue", MISSING), target.get("AfterValue", MISSING)
+                    found.append(ValueChange(path, before, after))
         return found
 
     # -- change sets ----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`build.py destroy`: delete the platform's stacks, newest first, emptying their buckets."""
+"""`build.py destroy`: delete the platform's stacks, dependents first, emptying their buckets."""
 
 from __future__ import annotations
 

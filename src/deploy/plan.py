@@ -45,10 +45,15 @@ def select(
         records = [r for r in records if r.account_set == only_set or (r.kind.shared_by_sets and keep_shared)]
     if only_stack is None:
         return records
-    chosen = [r for r in records if only_stack in (r.name, r.kind.value)]
+    chosen = [r for r in records if named(r, only_stack)]
     if not chosen:
         raise PlanError(_unknown_stack(config, only_stack, records, bootstrap_account))
     return chosen
+
+
+def named(record: StackRecord, wanted: str) -> bool:
+    """--stack matches a name, NAME@REGION (the prefix of output lines) or a kind."""
+    return wanted in (record.name, f"{record.name}@{record.region}", record.kind.value)
 
 
 def status_records(config: PlatformConfig, *, only_set: str | None = None, only_stack: str | None = None
@@ -61,7 +66,7 @@ def status_records(config: PlatformConfig, *, only_set: str | None = None, only_
                if only_set is None or r.account_set in ("", only_set)]
     if only_stack is None:
         return records
-    chosen = [r for r in records if only_stack in (r.name, r.kind.value)]
+    chosen = [r for r in records if named(r, only_stack)]
     if not chosen:
         raise PlanError(f"unknown stack '{only_stack}' (known: {', '.join(dict.fromkeys(r.name for r in records))}; "
                         f"or a kind: {', '.join(KINDS)})")
