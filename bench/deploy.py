@@ -38,7 +38,7 @@ from click.testing import CliRunner  # noqa: E402
 
 import build  # noqa: E402
 from src.config import parse_config  # noqa: E402
-from src.local import free_port  # noqa: E402
+from src.local import free_port, serialize_requests  # noqa: E402
 from src.stack_graph import StackKind, critical_path, stack_graph  # noqa: E402
 from tests.emulator import ACCOUNT, ENV  # noqa: E402
 
@@ -156,7 +156,9 @@ def serve(port: int, sets: list[int], scale: float) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     kinds = {r.name: r.kind for n in sets for r in stack_graph(parse_config(config_for(n)))}
     inject_latency(kinds, scale)
-    ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False).start()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    serialize_requests(server)
     while True:
         time.sleep(3600)
 

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import socket
 import tempfile
+import threading
 import urllib.request
 import warnings
 from contextlib import contextmanager
@@ -57,6 +58,7 @@ def moto_server() -> Iterator[str]:
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    serialize_requests(server)
     endpoint = f"http://localhost:{port}"
     # moto keeps state per process, not per server: start from nothing.
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).read()
@@ -64,6 +66,20 @@ def moto_server() -> Iterator[str]:
         yield endpoint
     finally:
         server.stop()
+
+
+def serialize_requests(server) -> None:
+    """Handle one request at a time. moto's backends are plain dicts shared by the server's
+    threads: parallel stack deploys made it answer HTTP 500 now and then (a dict changing size
+    while another request iterates it). AWS has no such limit; it only slows the emulator."""
+    app = server._server.app  # werkzeug's WSGI server of ThreadedMotoServer
+    lock = threading.Lock()
+
+    def one_at_a_time(environ, start_response):
+        with lock:
+            return list(app(environ, start_response))
+
+    server._server.app = one_at_a_time
 
 
 def emulator_session(region: str) -> boto3.Session:

@@ -850,7 +850,8 @@ def test_endpoint_vanishing_while_waiting_for_a_stack_fails_cleanly_and_the_reru
 ):
     # The 1st DescribeStackEvents reads the events that existed before execution; the 2nd is the wait.
     faults.endpoint_gone("cloudformation.DescribeStackEvents", 2)
-    result = cli(packaged, "deploy", "--yes", "--stack", "pipeline", env=CONNECTION_FAULT_ENV)
+    # One stack at a time, so the nth call is the first stack's.
+    result = cli(packaged, "deploy", "--yes", "--stack", "pipeline", "--concurrency", "1", env=CONNECTION_FAULT_ENV)
     assert_fails_cleanly(result, f"cannot reach the AWS endpoint {packaged.endpoint}")
     assert packaged.stack_status("mlops-pipeline-first") == "CREATE_IN_PROGRESS"
     faults.off()
