@@ -23,6 +23,7 @@ DIST = ROOT / "dist"
 SEED_CODE = ROOT / "seed_code"
 PACKAGE_DIR = ROOT / contracts.PACKAGE_DIR
 COMPLETE_VAR = "_MLOPS_COMPLETE"  # shell completion, see README
+DEFAULT_CONCURRENCY = 8  # = src.deploy.scheduler.DEFAULT_CONCURRENCY (kept import-free for fast --help)
 
 
 class Context:
@@ -204,8 +205,10 @@ def lint(obj: Context) -> None:
 # --- AWS commands --------------------------------------------------------------------------
 
 
-def aws_options(command):
+def aws_options(command=None, *, package_dir: bool = True):
     """--profile/--region/--endpoint-url (and --config) on every command that talks to AWS."""
+    if command is None:
+        return lambda c: aws_options(c, package_dir=package_dir)
     command = click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (default: AWS_PROFILE).")(command)
     command = click.option("--region", envvar="AWS_REGION", help="Default region for clients (default: AWS_REGION).")(command)
     command = click.option(
@@ -218,6 +221,7 @@ def aws_options(command):
     )(command)
     command = click.option(
         "--package-dir",
+        hidden=not package_dir,  # accepted everywhere, so scripts pass one set of options to every command
         type=click.Path(file_okay=False, path_type=Path),
         default=PACKAGE_DIR,
         show_default=contracts.PACKAGE_DIR,
@@ -349,22 +353,25 @@ def package(obj: Context, profile, region, endpoint_url, poll_interval, package_
         obj.emit({"package": result.as_json(), "manifest": str(package_dir / contracts.MANIFEST_NAME)})
 
 
-def selection_options(command):
-    command = click.option("--set", "only_set", help="Only this account set's stacks (and the shared ones).")(command)
-    command = click.option(
-        "--stack", "only_stack",
-        help="Only this stack: a name, NAME@REGION, or a kind (assets, bootstrap, service-catalog, codecommit, "
-             "pipeline).",
-    )(command)
-    command = click.option(
-        "--bootstrap",
-        is_flag=True,
-        help="Also act on the bootstrap stack of the account these credentials belong to.",
-    )(command)
-    return click.option(
-        "--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
-        help="Stacks worked on at once, following their dependencies (1: one after another).",
-    )(command)
+def selection_options(set_help: str = "Only this account set's stacks (and the shared ones they need)."):
+    def add(command):
+        command = click.option("--set", "only_set", help=set_help)(command)
+        command = click.option(
+            "--stack", "only_stack",
+            help="Only this stack: a name, NAME@REGION, or a kind (assets, bootstrap, service-catalog, codecommit, "
+                 "pipeline).",
+        )(command)
+        command = click.option(
+            "--bootstrap",
+            is_flag=True,
+            help="Also act on the bootstrap stack of the account these credentials belong to.",
+        )(command)
+        return click.option(
+            "--concurrency", type=click.IntRange(min=1), default=DEFAULT_CONCURRENCY, show_default=True,
+            help="Stacks worked on at once, following their dependencies (1: one after another).",
+        )(command)
+
+    return add
 
 
 def change_options(command):
@@ -375,14 +382,15 @@ def change_options(command):
         help='CodePipeline-style {"Parameters": {...}} file overriding parameters of the one stack chosen.',
     )(command)
     return click.option(
-        "--allow-stale", is_flag=True, help="Deploy even when the package no longer matches the working tree.",
+        "--allow-stale", is_flag=True,
+        help="Use the package even when it no longer matches the working tree (see README, stale packages).",
     )(command)
 
 
-def _select(obj: Context, aws, region, only_set, only_stack, bootstrap, *, shared_with_set=True):
+def _select(obj: Context, aws, only_set, only_stack, bootstrap, *, shared_with_set=True):
     from src.deploy.plan import select
 
-    return select(obj.config, bootstrap_account=aws.account_id if bootstrap else None, bootstrap_region=region,
+    return select(obj.config, bootstrap_account=aws.account_id if bootstrap else None,
                   only_set=only_set, only_stack=only_stack, shared_with_set=shared_with_set)
 
 
@@ -420,7 +428,7 @@ def _run_stacks(obj: Context, profile, region, endpoint_url, poll_interval, pack
     def action():
         aws = _aws(obj, profile, region or config.pipeline.region, endpoint_url)
         rendered = render_all(config)
-        records = _select(obj, aws, region, only_set, only_stack, bootstrap)
+        records = _select(obj, aws, only_set, only_stack, bootstrap)
         specs = prepare_specs(config, records, rendered, package_dir, _overrides(records, rendered, parameters_file))
         if not allow_stale:
             check_fresh(config, records, rendered, ROOT, package_dir)
@@ -483,7 +491,7 @@ def _result_json(r) -> dict:
 @cli.command()
 @aws_options
 @output_option
-@selection_options
+@selection_options()
 @change_options
 @click.option(
     "--require-approval",
@@ -528,7 +536,7 @@ def deploy(obj, profile, region, endpoint_url, poll_interval, package_dir, outpu
 @cli.command()
 @aws_options
 @output_option
-@selection_options
+@selection_options()
 @change_options
 @click.option("--fail", "fail_on_change", is_flag=True, help="Exit 1 when any stack would change (CI gates).")
 @click.pass_obj
@@ -553,8 +561,8 @@ def diff(obj, profile, region, endpoint_url, poll_interval, package_dir, output,
 @aws_options
 @output_option
 @click.option("--set", "only_set", help="Only this account set's stacks (and the shared ones).")
-@click.option("--stack", "only_stack", help="Only this stack (name or kind).")
-@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
+@click.option("--stack", "only_stack", help="Only this stack: a name, NAME@REGION or a kind.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=DEFAULT_CONCURRENCY, show_default=True,
               help="Stacks read at once.")
 @click.option("--drift", is_flag=True, help="Run drift detection on every deployed stack (DetectStackDrift).")
 @click.pass_obj
@@ -563,9 +571,10 @@ def status(obj, profile, region, endpoint_url, poll_interval, package_dir, outpu
     """Every stack of the platform as deployed (alias: list).
 
     Lists account, region, CloudFormation status, last update, drift status (detected anew
-    with --drift) and whether the package it was deployed from still matches the working
-    tree. Bootstrap stacks are listed for every target account, read through the deploy
-    role there (the one of these credentials' account directly).
+    with --drift) and whether the package a stack takes values from still matches the
+    working tree (current, stale, missing; n/a for stacks that take nothing from it).
+    Bootstrap stacks are listed for every target account; stacks in other accounts are read
+    through the deploy role there.
     """
     from src.deploy.plan import status_records
     from src.deploy.status import stack_status
@@ -593,8 +602,9 @@ def status(obj, profile, region, endpoint_url, poll_interval, package_dir, outpu
 
 
 @cli.command()
-@aws_options
-@selection_options
+@aws_options(package_dir=False)
+@selection_options(set_help="Only this account set's stacks; the shared assets and CodeCommit stacks stay unless "
+                            "named with --stack.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def destroy(obj, profile, region, endpoint_url, poll_interval, package_dir, only_set, only_stack, bootstrap,
@@ -618,7 +628,7 @@ def destroy(obj, profile, region, endpoint_url, poll_interval, package_dir, only
 
     def action():
         aws = _aws(obj, profile, region or config.pipeline.region, endpoint_url)
-        records = _select(obj, aws, region, only_set, only_stack, bootstrap, shared_with_set=False)
+        records = _select(obj, aws, only_set, only_stack, bootstrap, shared_with_set=False)
         return aws, run_destroy(aws, config, records, console=obj.console(), poll_seconds=poll_interval,
                                 only_set=only_set, concurrency=concurrency, describe_error=_error_text(obj))
 

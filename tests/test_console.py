@@ -54,8 +54,8 @@ def test_a_terminal_gets_a_status_line_that_is_cleared_around_each_line():
     console.finished(RunResult(Record("a"), RunState.SUCCEEDED))
     console.end()
     text = out.getvalue()
-    assert "[0/2 done] running: a 0s" in text
-    assert "\r\x1b[2Ka@eu-west-1 | working\n[0/2 done] running: a" in text
+    assert "[0/2 done] running: a@eu-west-1 0s" in text
+    assert "\r\x1b[2Ka@eu-west-1 | working\n[0/2 done] running: a@eu-west-1" in text
     assert "[1/2 done] running: -" in text
     assert text.endswith("\r\x1b[2K")  # nothing left on screen after the run
 
@@ -73,3 +73,16 @@ def test_a_skipped_stack_says_why_under_its_prefix():
     console.begin(["b@eu-west-1"])
     console.finished(RunResult(Record("b"), RunState.SKIPPED, error="needs a, which failed"))
     assert out.getvalue() == "b@eu-west-1 | skipped: needs a, which failed\n"
+
+
+def test_the_status_line_fits_one_terminal_row(monkeypatch):
+    import os
+
+    monkeypatch.setattr("shutil.get_terminal_size", lambda *a, **k: os.terminal_size((40, 24)))
+    out = Tty()
+    console = Console(stream=out, live=True, color=False)
+    console.begin(["x"] * 9)
+    for i in range(9):
+        console.started(Record(f"stack-number-{i}"))
+    last = out.getvalue().rsplit("\r\x1b[2K", 1)[-1]
+    assert len(last) == 39 and last.endswith("...")

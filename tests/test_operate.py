@@ -147,24 +147,43 @@ def test_diff_fail_exits_0_when_nothing_would_change(deployed):
 # --- stale packages ------------------------------------------------------------------------------
 
 
-def test_deploy_refuses_a_package_older_than_the_templates(packaged):
-    reconfigure(packaged, service_catalog={"portfolio_owner": "someone else"})
+def _move_first_sets_prod(emu: Emulator) -> None:
+    """A config change that changes the set's product templates (PROD is baked into them)."""
+    sets = [dict(s) for s in CONFIG["account_sets"]]
+    sets[0]["prod_account"] = "123456789013"
+    reconfigure(emu, account_sets=sets)
+
+
+def test_deploy_refuses_a_package_older_than_the_product_templates(packaged):
+    _move_first_sets_prod(packaged)
     result = packaged.run("deploy", "--yes", "--stack", "mlops-service-catalog-first")
     assert result.exit_code == 1
-    assert "is stale: template/sets/first/service-catalog.json changed since it was built" in result.output
+    assert ("is stale: template/sets/first/products/basic.json, template/sets/first/products/byoc.json changed "
+            "since it was built") in result.output
     assert "--allow-stale" in result.output
     assert packaged.stack_status("mlops-service-catalog-first") is None
 
 
 def test_allow_stale_deploys_the_old_package(packaged):
-    reconfigure(packaged, service_catalog={"portfolio_owner": "someone else"})
+    _move_first_sets_prod(packaged)
     result = packaged.run("deploy", "--yes", "--stack", "mlops-service-catalog-first", "--allow-stale")
+    assert result.exit_code == 0, result.output
+    stack = packaged.client("cloudformation").describe_stacks(StackName="mlops-service-catalog-first")["Stacks"][0]
+    deployed = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    packaged_params = json.loads((packaged.package_dir / "sets/first/service-catalog.parameters.json").read_text())
+    assert deployed["BasicTemplateUrl"] == packaged_params["Parameters"]["BasicTemplateUrl"]  # the old template
+
+
+def test_a_change_the_package_does_not_carry_leaves_it_current(packaged):
+    reconfigure(packaged, service_catalog={"portfolio_owner": "someone else"})  # the stack's own template only
+    result = packaged.run("deploy", "--yes", "--stack", "mlops-service-catalog-first")
     assert result.exit_code == 0, result.output
 
 
 def test_stacks_that_take_nothing_from_the_package_ignore_it(packaged):
-    reconfigure(packaged, service_catalog={"portfolio_owner": "someone else"})
+    _move_first_sets_prod(packaged)
     assert packaged.run("deploy", "--yes", "--stack", "pipeline").exit_code == 0
+    assert packaged.stack_status("mlops-pipeline-first") == "CREATE_COMPLETE"
 
 
 # --- JSON output -----------------------------------------------------------------------------------
@@ -232,9 +251,9 @@ def test_list_is_an_alias_of_status(deployed):
 
 
 def test_status_marks_a_stale_package(deployed):
-    reconfigure(deployed, service_catalog={"portfolio_owner": "someone else"})
+    _move_first_sets_prod(deployed)
     result = deployed.run("status", "--stack", "service-catalog")
-    assert [line.split()[-1] for line in result.output.splitlines()[1:]] == ["stale", "stale"]
+    assert [line.split()[-1] for line in result.output.splitlines()[1:]] == ["stale", "current"]
 
 
 def test_drift_detection_the_emulator_lacks_is_reported_per_stack(deployed):
@@ -365,3 +384,24 @@ def test_package_writes_the_bootstrap_parameters_before_any_aws_work_can_fail(em
     overrides = json.loads((emu.package_dir / f"accounts/{ACCOUNT}/bootstrap.overrides.json").read_text())
     assert overrides[0] == f"DevAccountIds={ACCOUNT}"
     assert not (emu.package_dir / "manifest.json").exists()
+
+
+def test_a_package_for_other_buckets_is_stale(tmp_path):
+    from src.config import parse_config
+    from src.package.freshness import stale_sources
+    from src.stack_graph import StackKind, stack_graph
+
+    config = parse_config(CONFIG)
+    (tmp_path / "manifest.json").write_text(json.dumps({"sources": {"buckets": "digest of other buckets"}}))
+    codecommit = [r for r in stack_graph(config) if r.kind is StackKind.CODECOMMIT]
+    assert "buckets" in stale_sources(config, codecommit, {}, ROOT, tmp_path)
+
+
+def test_an_operator_added_to_the_trust_is_broadening_and_needs_yes(deployed):
+    operator = f"arn:aws:iam::{ACCOUNT}:role/platform-admin"
+    reconfigure(deployed, pipeline={**CONFIG["pipeline"], "operators": [operator]})
+    result = deployed.run("deploy", "--bootstrap", "--stack", "bootstrap")
+    assert result.exit_code == 1
+    # (moto echoes list parameters as a list repr, so DevAccountIds shows up as changed too.)
+    assert "PlatformPrincipalArns, which grant access" in result.output
+    assert result.output.strip().splitlines()[-1].startswith("Error: mlops-bootstrap (123456789012/eu-west-1) needs")

@@ -159,3 +159,33 @@ def test_a_change_needing_no_approval_is_not_asked_about():
     console = Console(False)
     assert Approval("broadening", yes=False, interactive=False, console=console).approve(Record(), NARROW)
     assert console.asked == 0
+
+
+TRUSTING = {
+    "Parameters": {"Principals": {"Type": "CommaDelimitedList"}, "Owner": {"Type": "String", "Default": "admin"}},
+    "Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": {"Ref": "Principals"}}, "Action": "sts:AssumeRole"}]}}}},
+}
+
+
+def test_a_parameter_that_policies_use_is_broadening_when_it_changes():
+    found = review(MODIFY_ROLE, TRUSTING, TRUSTING, {"Principals": "a", "Owner": "admin"}, {"Principals": "a,b"})
+    assert found.broadening_reasons == ["changes Principals, which grant access"]
+
+
+def test_a_parameter_no_policy_uses_is_not_broadening():
+    found = review(MODIFY_ROLE, TRUSTING, TRUSTING, {"Principals": "a", "Owner": "admin"},
+                   {"Principals": "a", "Owner": "someone"})
+    assert [p.path for p in found.parameters] == ["Parameters.Owner"] and not found.broadening
+
+
+def test_parameters_left_to_their_defaults_are_not_changes():
+    found = review(MODIFY_ROLE, TRUSTING, TRUSTING, {"Principals": "a", "Owner": "admin"}, {"Principals": "a"})
+    assert found.parameters == []
+
+
+def test_sub_references_count_as_uses():
+    template = {"Resources": {"P": {"Type": "AWS::S3::BucketPolicy", "Properties": {"PolicyDocument": {"Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": {"Fn::Sub": "arn:aws:iam::${Reader}:root"}}, "Action": "s3:GetObject"}]}}}}}
+    found = review([], template, template, {"Reader": "1"}, {"Reader": "2"})
+    assert found.access_parameters == ["Reader"]

@@ -130,3 +130,54 @@ def test_ctrl_c_in_a_worker_reaches_the_caller():
 def test_a_cycle_is_reported_not_waited_on_forever():
     with pytest.raises(RuntimeError, match="dependency cycle"):
         run_graph([Node("p", ("q",)), Node("q", ("p",))], Recorder(), concurrency=2)
+
+
+def test_each_stack_starts_after_its_dependencies_finished():
+    events: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def action(node):
+        with lock:
+            events.append(("start", node.id))
+        time.sleep(0.01 if node.id != "a" else 0.05)
+        with lock:
+            events.append(("end", node.id))
+
+    # Declared in an order that is not topological, so list order alone cannot satisfy it.
+    graph = [Node("d", ("b",)), Node("b", ("a",)), Node("c", ("a",)), Node("a"), Node("e")]
+    run_graph(graph, action, concurrency=8)
+    for node in graph:
+        for dep in node.depends_on:
+            assert events.index(("end", dep)) < events.index(("start", node.id))
+
+
+def test_reverse_waits_for_dependents_to_finish():
+    events: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def action(node):
+        with lock:
+            events.append(("start", node.id))
+        time.sleep(0.02)
+        with lock:
+            events.append(("end", node.id))
+
+    run_graph(GRAPH, action, concurrency=8, reverse=True)
+    for node in GRAPH:
+        for dep in node.depends_on:
+            assert events.index(("end", node.id)) < events.index(("start", dep))
+
+
+def test_a_worker_dying_of_system_exit_stops_the_run_instead_of_hanging():
+    def action(node):
+        raise SystemExit(3)
+
+    with pytest.raises(SystemExit):
+        run_graph(GRAPH, action, concurrency=4)
+
+
+def test_the_cli_default_concurrency_is_the_schedulers():
+    import build
+    from src.deploy.scheduler import DEFAULT_CONCURRENCY
+
+    assert build.DEFAULT_CONCURRENCY == DEFAULT_CONCURRENCY == 8

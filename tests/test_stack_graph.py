@@ -131,8 +131,15 @@ def test_select(config, kwargs, expected):
 
 
 def test_a_bootstrap_stack_outside_any_set_can_be_chosen(config):
-    (record,) = select(config, only_stack="bootstrap", bootstrap_account="999999999999", bootstrap_region="us-east-1")
-    assert (record.account, record.region, record.own_credentials) == ("999999999999", "us-east-1", True)
+    (record,) = select(config, only_stack="bootstrap", bootstrap_account="999999999999")
+    assert (record.account, record.region, record.own_credentials) == ("999999999999", "eu-west-1", True)
+
+
+def test_the_bootstrap_stack_is_in_the_pipeline_region_so_the_stacks_that_need_it_wait(config):
+    records = select(config, bootstrap_account="222222222222")
+    bootstrap = next(r for r in records if r.kind is StackKind.BOOTSTRAP)
+    first_catalog = next(r for r in records if r.name == "mlops-service-catalog-first")
+    assert bootstrap.id in first_catalog.depends_on
 
 
 def test_bootstrap_without_the_flag_says_how_it_is_deployed(config):

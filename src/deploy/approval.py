@@ -54,7 +54,8 @@ class Approval:
                 f"{record.label} needs approval (--require-approval {self.policy.value}: {'; '.join(reasons)}) and "
                 f"there is no terminal to ask on: review it (build.py diff), then run again with --yes"
             )
-        return self.console.ask(lambda: click.confirm(f"{record.label}: execute these changes?", default=False))
+        question = f"{record.label} ({'; '.join(reasons)}): execute these changes?"
+        return self.console.ask(lambda: click.confirm(question, default=False))
 
     def confirm_recreate(self, stack: str) -> bool:
         if self.yes or not self.interactive:

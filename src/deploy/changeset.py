@@ -114,6 +114,7 @@ class StackDeployer:
         self.color = color
         self._raw_changes: list[dict] = []
         self._last_change_set_id = ""
+        self._new_stack = False
 
     # -- public -------------------------------------------------------------------------
     def deploy(
@@ -131,6 +132,7 @@ class StackDeployer:
             self._recreate(spec, status, confirm_recreate)
             status = None
         change_type = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
+        self._new_stack = status is None  # only then may discarding the change set remove the stack
         changes = self._create_change_set(spec, change_type)
         if changes is None:
             self.echo(f"{spec.name}: up to date")
@@ -200,7 +202,10 @@ class StackDeployer:
             stack = self.cfn.describe_stacks(StackName=spec.name)["Stacks"][0]
             old_parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
         found = review(changes, old_template, json.loads(spec.template), old_parameters, spec.parameters)
-        found.properties = self._service_property_values() or found.properties
+        # CloudFormation's own before/after values, where it gives them, win per resource.
+        reported = self._service_property_values()
+        by_service = {p.path.split(".", 1)[0] for p in reported}
+        found.properties = reported + [p for p in found.properties if p.path.split(".", 1)[0] not in by_service]
         return found
 
     def _service_property_values(self) -> list[ValueChange]:
@@ -276,8 +281,9 @@ class StackDeployer:
             self.cfn.delete_change_set(StackName=stack, ChangeSetName=change_set)
         except botocore.exceptions.ClientError:
             pass
-        if change_type == "CREATE" and self._status(stack) == "REVIEW_IN_PROGRESS":
-            # A CREATE change set leaves an empty stack behind; don't leave clutter after a diff.
+        if change_type == "CREATE" and self._new_stack and self._status(stack) == "REVIEW_IN_PROGRESS":
+            # Our CREATE change set made an empty stack; don't leave clutter after a diff (a stack
+            # holding a change set kept for review by `deploy --no-execute` stays).
             self.cfn.delete_stack(StackName=stack)
 
     # -- waiting ----------------------------------------------------------------------------

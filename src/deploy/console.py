@@ -9,6 +9,7 @@ a JSON document (`--output json`). All writes are serialised: workers run in thr
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import threading
 import time
@@ -72,12 +73,12 @@ class Console:
 
     def started(self, node) -> None:
         with self._lock:
-            self._running[node.name if hasattr(node, "name") else str(node.id)] = time.monotonic()
+            self._running[prefix_of(node)] = time.monotonic()
             self._refresh()
 
     def finished(self, result: RunResult) -> None:
         with self._lock:
-            self._running.pop(getattr(result.node, "name", str(result.node.id)), None)
+            self._running.pop(prefix_of(result.node), None)
             self._finished += 1
             if result.state is not RunState.SUCCEEDED and result.error:
                 self.for_stack(prefix_of(result.node))(f"{result.state.value}: {result.error}")
@@ -94,7 +95,9 @@ class Console:
         now = time.monotonic()
         running = ", ".join(f"{name} {now - since:.0f}s" for name, since in self._running.items())
         self._clear_status()
-        self._status = f"[{self._finished}/{self._total} done] running: {running or '-'}"
+        status = f"[{self._finished}/{self._total} done] running: {running or '-'}"
+        width = shutil.get_terminal_size().columns - 1  # one row only: \r and clear-line erase it
+        self._status = status if len(status) <= width else status[: max(width - 3, 0)] + "..."
         self._draw_status()
 
     def _clear_status(self) -> None:

@@ -12,7 +12,7 @@ from src.config import PlatformConfig
 from src.deploy.changeset import DeployError, StackDeployer
 from src.deploy.console import Console, prefix_of
 from src.deploy.runner import service_role_arn, target_of
-from src.deploy.scheduler import RunResult, run_graph
+from src.deploy.scheduler import DEFAULT_CONCURRENCY, RunResult, run_graph
 from src.stack_graph import StackKind, StackRecord
 
 
@@ -83,7 +83,6 @@ def destroy_stack(aws: Aws, config: PlatformConfig, record: StackRecord, *, echo
             if attempt == 2 or not buckets:
                 raise
             echo("delete failed; emptying its buckets again (logs delivered late) and retrying")
-    return True
 
 
 def destroy(
@@ -94,7 +93,7 @@ def destroy(
     console: Console,
     poll_seconds: float = 2.0,
     only_set: str | None = None,
-    concurrency: int = 8,
+    concurrency: int = DEFAULT_CONCURRENCY,
     describe_error: Callable[[BaseException], str] = str,
 ) -> list[RunResult[StackRecord, bool]]:
     """Delete the records' stacks, each after every chosen stack that depends on it."""

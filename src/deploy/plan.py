@@ -23,7 +23,6 @@ def select(
     config: PlatformConfig,
     *,
     bootstrap_account: str | None = None,
-    bootstrap_region: str | None = None,
     only_set: str | None = None,
     only_stack: str | None = None,
     shared_with_set: bool = True,
@@ -37,9 +36,8 @@ def select(
     if only_set is not None:
         config.account_set(only_set)  # UnknownAccountSet names the known sets
     records = [r for r in stack_graph(config) if r.kind is not StackKind.BOOTSTRAP]
-    if bootstrap_account:
-        region = bootstrap_region or config.pipeline.region
-        records.insert(_after_assets(records), bootstrap_record(config, bootstrap_account, region))
+    if bootstrap_account:  # in the pipeline region, where the graph expects it (its roles are global)
+        records.insert(_after_assets(records), bootstrap_record(config, bootstrap_account, config.pipeline.region))
     if only_set is not None:
         keep_shared = shared_with_set or only_stack is not None  # destroy keeps them unless named
         records = [r for r in records if r.account_set == only_set or (r.kind.shared_by_sets and keep_shared)]
@@ -156,6 +154,10 @@ def read_parameters_file(path: Path) -> dict[str, str]:
 def override_parameters(record: StackRecord, template_text: str, path: Path) -> dict[str, str]:
     """A --parameters file for one stack: every key must be a parameter of its template."""
     params = read_parameters_file(path)
+    ignored = sorted(set(json.loads(path.read_text(encoding="utf-8"))) - {"Parameters"})
+    if ignored:
+        raise PlanError(f"{path}: only Parameters can be overridden, not {', '.join(ignored)} (the platform sets "
+                        f"tags; stack policies are not used)")
     declared = json.loads(template_text).get("Parameters", {})
     unknown = sorted(set(params) - set(declared))
     if unknown:

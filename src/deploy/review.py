@@ -10,6 +10,7 @@ statement, attaches a managed policy, or removes or replaces a resource.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -61,6 +62,8 @@ class Review:
     properties: list[ValueChange] = field(default_factory=list)
     statements: list[StatementChange] = field(default_factory=list)
     managed_policies_added: list[str] = field(default_factory=list)
+    # Changed parameters that policies or access-granting resources use (trust lists, readers).
+    access_parameters: list[str] = field(default_factory=list)
 
     @property
     def broadening_reasons(self) -> list[str]:
@@ -68,6 +71,8 @@ class Review:
         reasons = [f"adds IAM statement(s) in {', '.join(added)}"] if added else []
         if self.managed_policies_added:
             reasons.append(f"attaches {', '.join(self.managed_policies_added)}")
+        if self.access_parameters:
+            reasons.append(f"changes {', '.join(self.access_parameters)}, which grant access")
         removed = [c.logical_id for c in self.changes if c.action == "Remove"]
         if removed:
             reasons.append(f"removes {', '.join(removed)}")
@@ -103,10 +108,15 @@ def review(
     old_resources = (old_template or {}).get("Resources", {})
     new_resources = new_template.get("Resources", {})
     result = Review(changes=changes)
+    defaults = {k: str(v["Default"]) for k, v in new_template.get("Parameters", {}).items() if "Default" in v}
+    new_parameters = {**defaults, **new_parameters}  # what the stack will really get
     for name in sorted(set(old_parameters) | set(new_parameters)):
         old, new = old_parameters.get(name, MISSING), new_parameters.get(name, MISSING)
         if old != new and old_template is not None:
             result.parameters.append(ValueChange(f"Parameters.{name}", old, new))
+    granting = _access_references(new_resources)
+    result.access_parameters = [p.path.removeprefix("Parameters.") for p in result.parameters
+                                if p.path.removeprefix("Parameters.") in granting]
     for logical_id in sorted(set(old_resources) | set(new_resources)):
         old = old_resources.get(logical_id, {}).get("Properties", {})
         new = new_resources.get(logical_id, {}).get("Properties", {})
@@ -115,6 +125,43 @@ def review(
         result.statements += _statement_changes(logical_id, old, new)
         result.managed_policies_added += sorted(set(_managed_policies(new)) - set(_managed_policies(old)))
     return result
+
+
+# Resources whose properties decide who may do what, besides policy documents.
+ACCESS_RESOURCE_TYPES = (
+    "AWS::IAM::ManagedPolicy",
+    "AWS::IAM::Policy",
+    "AWS::ServiceCatalog::PortfolioPrincipalAssociation",
+    "AWS::ServiceCatalog::LaunchRoleConstraint",
+    "AWS::Lambda::Permission",
+)
+
+
+def _access_references(resources: dict) -> set[str]:
+    """Parameters referenced inside policy documents or access-granting resources."""
+    found: set[str] = set()
+    for resource in resources.values():
+        properties = resource.get("Properties", {})
+        scopes = [properties] if resource.get("Type") in ACCESS_RESOURCE_TYPES else []
+        scopes += [doc for _, doc in _policy_documents(properties)]
+        for scope in scopes:
+            found |= set(_refs(scope))
+    return found
+
+
+def _refs(value: Any) -> Iterator[str]:
+    """Names used by Ref and by ${Name} in Fn::Sub anywhere in `value`."""
+    if isinstance(value, dict):
+        if isinstance(value.get("Ref"), str):
+            yield value["Ref"]
+        sub = value.get("Fn::Sub")
+        text = sub if isinstance(sub, str) else sub[0] if isinstance(sub, list) and sub else ""
+        yield from re.findall(r"\$\{([A-Za-z0-9]+)\}", text if isinstance(text, str) else "")
+        for item in value.values():
+            yield from _refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs(item)
 
 
 def _diff(old: Any, new: Any, path: str) -> Iterator[tuple[str, Any, Any]]:

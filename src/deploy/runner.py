@@ -16,10 +16,8 @@ from src.deploy.console import Console, prefix_of
 from src.deploy.plan import stack_parameters
 from src.deploy.preflight import check_before_deploy, lookup_parameters, template_uploader
 from src.deploy.review import Review
-from src.deploy.scheduler import RunResult, run_graph
+from src.deploy.scheduler import DEFAULT_CONCURRENCY, RunResult, run_graph
 from src.stack_graph import StackRecord, stack_tags
-
-DEFAULT_CONCURRENCY = 8
 
 Approve = Callable[[StackRecord, Review], bool]
 

@@ -28,6 +28,8 @@ class Node(Protocol):
     def depends_on(self) -> tuple: ...
 
 
+DEFAULT_CONCURRENCY = 8
+
 N = TypeVar("N", bound=Node)
 R = TypeVar("R")
 
@@ -65,7 +67,7 @@ def run_graph(
     nodes: Sequence[N],
     action: Callable[[N], R],
     *,
-    concurrency: int = 8,
+    concurrency: int = DEFAULT_CONCURRENCY,
     reverse: bool = False,
     succeeded: Callable[[R], bool] = lambda _: True,
     describe_error: Callable[[BaseException], str] = str,
@@ -86,10 +88,14 @@ def run_graph(
             value = action(node)
             state = RunState.SUCCEEDED if succeeded(value) else RunState.FAILED
             done.put(RunResult(node, state, value, seconds=time.monotonic() - start))
-        except KeyboardInterrupt as exc:
-            done.put(exc)
         except Exception as exc:  # noqa: BLE001 - reported per stack, the others go on
-            done.put(RunResult(node, RunState.FAILED, error=describe_error(exc), seconds=time.monotonic() - start))
+            try:
+                error = describe_error(exc)
+            except Exception:  # noqa: BLE001 - a broken description must not lose the result
+                error = repr(exc)
+            done.put(RunResult(node, RunState.FAILED, error=error, seconds=time.monotonic() - start))
+        except BaseException as exc:  # Ctrl-C, SystemExit: stop the whole run, in the main thread
+            done.put(exc)
 
     while len(results) < len(order):
         _skip_blocked(order, waits, results, listener)
@@ -111,7 +117,7 @@ def run_graph(
                 raise RuntimeError(f"dependency cycle among {sorted(str(n.id) for n in order if n.id not in results)}")
             continue  # everything left was skipped
         item = done.get()
-        if isinstance(item, KeyboardInterrupt):
+        if isinstance(item, BaseException):
             raise item
         running.discard(item.node.id)
         results[item.node.id] = item

@@ -13,7 +13,7 @@ import botocore.exceptions
 
 from src.aws import Aws, AwsError
 from src.config import PlatformConfig
-from src.deploy.runner import target_of
+from src.deploy.scheduler import DEFAULT_CONCURRENCY
 from src.package.freshness import StalePackage, needed_sources, stale_sources
 from src.stack_graph import ParameterSource, StackRecord
 
@@ -54,7 +54,7 @@ def stack_status(
     package_dir: Path,
     drift: bool = False,
     poll_seconds: float = 2.0,
-    concurrency: int = 8,
+    concurrency: int = DEFAULT_CONCURRENCY,
     describe_error: Callable[[BaseException], str] = str,
 ) -> list[StackStatus]:
     try:
@@ -75,7 +75,9 @@ def stack_status(
 
 
 def _describe(aws: Aws, config: PlatformConfig, record: StackRecord, drift: bool, poll: float) -> StackStatus:
-    cfn = target_of(aws, config, record).client("cloudformation", record.region)
+    # Reading needs no own credentials: a bootstrap stack elsewhere is read through the deploy
+    # role it created (the caller's own account directly).
+    cfn = aws.in_account(record.account, config.app_prefix).client("cloudformation", record.region)
     try:
         stack = cfn.describe_stacks(StackName=record.name)["Stacks"][0]
     except botocore.exceptions.ClientError as exc:

@@ -1,7 +1,9 @@
 """Is the package in build/package/ still what the working tree would produce?
 
-The manifest records the SHA-256 of every rendered template and every zip it was built from.
-Deploy recomputes those the chosen stacks depend on and refuses when one differs, naming it:
+The manifest records the SHA-256 of every rendered template and every zip it was built from,
+and of the assets buckets it uploaded to. Deploy recomputes what the chosen stacks take from
+the package (a Service Catalog stack: its set's product templates and the seed apps; the
+CodeCommit stack: the repository zip; both: the buckets) and refuses when one differs, naming it:
 deploying a Service Catalog stack whose product URLs point at last week's templates is the
 silent kind of wrong.
 """
@@ -18,6 +20,12 @@ from src.package.zipper import deterministic_zip
 from src.stack_graph import ParameterSource, StackKind, StackRecord
 from src.templates.products import PRODUCTS
 
+BUCKETS = "buckets"  # the assets buckets the package uploaded to (config: assets_bucket, regions)
+
+
+def buckets_digest(buckets: dict[str, str]) -> str:
+    return sha256_hex(json.dumps(buckets, sort_keys=True).encode())
+
 
 class StalePackage(RuntimeError):
     """The package does not match the working tree; the message says what differs."""
@@ -29,7 +37,7 @@ def needed_sources(config: PlatformConfig, records: list[StackRecord]) -> set[st
     for record in records:
         if record.parameters is not ParameterSource.PACKAGE:
             continue
-        needed.add(f"template/{record.template}")
+        needed.add(BUCKETS)  # every package output names objects in these buckets
         if record.kind is StackKind.SERVICE_CATALOG:
             needed |= {f"template/{p.dist_path(record.account_set)}" for p in PRODUCTS}
             needed |= {f"seed/{app}" for app in contracts.SEED_APPS}
@@ -38,7 +46,7 @@ def needed_sources(config: PlatformConfig, records: list[StackRecord]) -> set[st
     return needed
 
 
-def current_hashes(names: set[str], rendered: dict[str, str], repo_root: Path) -> dict[str, str]:
+def current_hashes(config: PlatformConfig, names: set[str], rendered: dict[str, str], repo_root: Path) -> dict[str, str]:
     hashes = {}
     for name in sorted(names):
         if name.startswith("template/"):
@@ -48,6 +56,8 @@ def current_hashes(names: set[str], rendered: dict[str, str], repo_root: Path) -
             hashes[name] = sha256_hex(deterministic_zip(repo_root / "seed_code" / name.removeprefix("seed/")))
         elif name == contracts.REPO_ARCHIVE:
             hashes[name] = sha256_hex(deterministic_zip(repo_root))
+        elif name == BUCKETS:
+            hashes[name] = buckets_digest({r: config.assets_bucket_in(r) for r in config.regions})
     return hashes
 
 
@@ -68,7 +78,8 @@ def stale_sources(
         raise StalePackage(f"{path} is not a package manifest: run `build.py package` again") from None
     if not isinstance(recorded, dict):
         raise StalePackage(f"{path} does not record what it was built from (an older package): run `build.py package`")
-    return [name for name, digest in current_hashes(needed, rendered, repo_root).items() if recorded.get(name) != digest]
+    current = current_hashes(config, needed, rendered, repo_root)
+    return [name for name, digest in current.items() if recorded.get(name) != digest]
 
 
 def check_fresh(

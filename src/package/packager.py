@@ -20,8 +20,9 @@ from src.aws.s3 import copy_verified, object_url, put_verified, sha256_hex
 from src.config import PlatformConfig
 from src.deploy.changeset import StackDeployer, StackSpec
 from src.deploy.plan import config_parameters
-from src.deploy.preflight import assets_key_arn
+from src.deploy.preflight import lookup_parameters
 from src.files import atomic_write
+from src.package.freshness import BUCKETS, buckets_digest
 from src.package.seed import check_seed_apps
 from src.package.zipper import deterministic_zip
 from src.stack_graph import ParameterSource, StackKind, StackRecord, stack_graph, stack_tags
@@ -130,7 +131,7 @@ def package(
         _point_parameters(ssm, aws.client("s3", region), buckets[region], keys, f"{account}/{region}", result, echo)
     echo(f"ssm: {len(result.ssm_written)} written, {result.ssm_unchanged} unchanged")
     # 3. Record what deploy, the platform pipeline and `aws cloudformation deploy` will use.
-    result.manifest = _manifest(artifacts, buckets, aws.endpoint_url, source_hashes(rendered, artifacts))
+    result.manifest = _manifest(artifacts, buckets, aws.endpoint_url, source_hashes(rendered, artifacts, buckets))
     lookups = _lookups(aws, config) if deploy_assets_stack else {}
     _write_outputs(config, result.manifest, package_dir, by_name, buckets, lookups)
     echo(f"manifest: {package_dir / contracts.MANIFEST_NAME}")
@@ -171,12 +172,7 @@ def _upload_everything(aws: Aws, artifacts: list[Artifact], buckets: dict[str, s
 def _lookups(aws: Aws, config: PlatformConfig) -> dict[str, dict[str, str]]:
     """record id -> parameters that exist only in AWS (operator runs only: the platform
     pipeline's package role does not read KMS, and deploys no pipeline stack)."""
-    found = {}
-    for record in stack_graph(config):
-        if record.parameters is ParameterSource.LOOKUP:
-            region = config.account_set(record.account_set).region
-            found[record.id] = {contracts.CROSS_REGION_KEY_PARAM: assets_key_arn(aws, config, region, record.label)}
-    return found
+    return {r.id: lookup_parameters(aws, config, r) for r in stack_graph(config) if r.parameters is ParameterSource.LOOKUP}
 
 
 def _point_parameters(
@@ -214,11 +210,12 @@ def _require_bucket(aws: Aws, bucket: str, region: str) -> None:
         ) from None
 
 
-def source_hashes(rendered: dict[str, str], artifacts: list[Artifact]) -> dict[str, str]:
+def source_hashes(rendered: dict[str, str], artifacts: list[Artifact], buckets: dict[str, str]) -> dict[str, str]:
     """What a package was built from: every rendered template and every zip (seed apps and
     the repository), by SHA-256. Deploy compares it with the working tree (see freshness.py)."""
     hashes = {f"template/{path}": sha256_hex(text.encode()) for path, text in rendered.items()}
     hashes.update({a.name: a.sha256 for a in artifacts if not a.name.startswith("template/")})
+    hashes[BUCKETS] = buckets_digest(buckets)
     return dict(sorted(hashes.items()))
 
 
