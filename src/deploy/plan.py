@@ -41,12 +41,7 @@ def select(
     if only_set is not None:
         keep_shared = shared_with_set or only_stack is not None  # destroy keeps them unless named
         records = [r for r in records if r.account_set == only_set or (r.kind.shared_by_sets and keep_shared)]
-    if only_stack is None:
-        return records
-    chosen = [r for r in records if named(r, only_stack)]
-    if not chosen:
-        raise PlanError(_unknown_stack(config, only_stack, records, bootstrap_account))
-    return chosen
+    return _choose(config, records, only_stack, bootstrap_chosen=bool(bootstrap_account))
 
 
 def named(record: StackRecord, wanted: str) -> bool:
@@ -60,14 +55,17 @@ def status_records(config: PlatformConfig, *, only_set: str | None = None, only_
     reads them; it deploys nothing)."""
     if only_set is not None:
         config.account_set(only_set)
-    records = [r for r in stack_graph(config)
-               if only_set is None or r.account_set in ("", only_set)]
+    records = [r for r in stack_graph(config) if only_set is None or r.account_set in ("", only_set)]
+    return _choose(config, records, only_stack, bootstrap_chosen=True)
+
+
+def _choose(config: PlatformConfig, records: list[StackRecord], only_stack: str | None, *,
+            bootstrap_chosen: bool) -> list[StackRecord]:
     if only_stack is None:
         return records
     chosen = [r for r in records if named(r, only_stack)]
     if not chosen:
-        raise PlanError(f"unknown stack '{only_stack}' (known: {', '.join(dict.fromkeys(r.name for r in records))}; "
-                        f"or a kind: {', '.join(KINDS)})")
+        raise PlanError(_unknown_stack(config, only_stack, records, bootstrap_chosen))
     return chosen
 
 
@@ -75,8 +73,8 @@ def _after_assets(records: list[StackRecord]) -> int:
     return sum(1 for r in records if r.kind is StackKind.ASSETS)
 
 
-def _unknown_stack(config: PlatformConfig, wanted: str, records: list[StackRecord], bootstrap_account) -> str:
-    if wanted in (StackKind.BOOTSTRAP.value, contracts.bootstrap_stack_name(config.app_prefix)) and not bootstrap_account:
+def _unknown_stack(config: PlatformConfig, wanted: str, records: list[StackRecord], bootstrap_chosen: bool) -> str:
+    if wanted in (StackKind.BOOTSTRAP.value, contracts.bootstrap_stack_name(config.app_prefix)) and not bootstrap_chosen:
         return (f"'{wanted}' is deployed with each target account's own credentials: add --bootstrap to act on "
                 f"the bootstrap stack of the account these credentials belong to")
     known = ", ".join(dict.fromkeys(r.name for r in records))
