@@ -86,3 +86,17 @@ def test_the_status_line_fits_one_terminal_row(monkeypatch):
         console.started(Record(f"stack-number-{i}"))
     last = out.getvalue().rsplit("\r\x1b[2K", 1)[-1]
     assert len(last) == 39 and last.endswith("...")
+
+
+def test_the_status_line_keeps_counting_while_stacks_wait(monkeypatch):
+    import time
+
+    monkeypatch.setattr("src.deploy.console.TICK_SECONDS", 0.01)
+    out = Tty()
+    console = Console(stream=out, live=True, color=False)
+    console.begin(["a@eu-west-1"])
+    console.started(Record("a"))
+    before = out.getvalue().count("running: a@eu-west-1")
+    time.sleep(0.2)
+    console.end()
+    assert out.getvalue().count("running: a@eu-west-1") > before + 3  # redrawn with nothing else happening

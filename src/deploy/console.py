@@ -20,6 +20,9 @@ import click
 from src.deploy.scheduler import RunResult, RunState
 
 
+TICK_SECONDS = 1.0
+
+
 def wants_live_view(stream: TextIO) -> bool:
     return stream.isatty() and not os.environ.get("NO_COLOR")
 
@@ -35,6 +38,7 @@ class Console:
         self._finished = 0
         self._total = 0
         self._width = 0
+        self._ticking = threading.Event()
 
     # -- lines -------------------------------------------------------------------------------
     def echo(self, text: str = "") -> None:
@@ -70,6 +74,14 @@ class Console:
         with self._lock:
             self._total, self._finished = len(prefixes), 0
             self._width = max([self._width, *map(len, prefixes)])
+        if self.live:  # keep the elapsed seconds moving while stacks wait on CloudFormation
+            self._ticking.clear()
+            threading.Thread(target=self._tick, daemon=True, name="console ticker").start()
+
+    def _tick(self) -> None:
+        while not self._ticking.wait(TICK_SECONDS):
+            with self._lock:
+                self._refresh()
 
     def started(self, node) -> None:
         with self._lock:
@@ -85,6 +97,7 @@ class Console:
             self._refresh()
 
     def end(self) -> None:
+        self._ticking.set()
         with self._lock:
             self._clear_status()
             self._status = ""
