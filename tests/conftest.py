@@ -13,6 +13,9 @@ import pytest
 from src.config import PlatformConfig, load_config
 from src.render import render_all
 
+# The emulator fixtures (emu, packaged, deployed) of the modules that drive the CLI.
+pytest_plugins = ["tests.emulator"]
+
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+import pytest
 import yaml
 from click.testing import CliRunner, Result
 
@@ -99,6 +100,31 @@ class Emulator:
 
     def manifest(self) -> dict:
         return json.loads((self.package_dir / "manifest.json").read_text())
+
+
+# Fixtures of the modules that drive the CLI against the shared server (a pytest plugin, see
+# conftest.py; a module may define its own, as test_faults.py does).
+@pytest.fixture
+def emu(server, tmp_path) -> Emulator:
+    """A reset emulator with the portfolio role parameter, and the default test config."""
+    emulator = Emulator(server, write_config(tmp_path / "platform.yaml"), tmp_path / "package")
+    emulator.reset()
+    emulator.prepare()
+    return emulator
+
+
+@pytest.fixture
+def packaged(emu) -> Emulator:
+    result = emu.run("package")
+    assert result.exit_code == 0, result.output
+    return emu
+
+
+@pytest.fixture
+def deployed(packaged) -> Emulator:
+    result = packaged.run("deploy", "--yes", "--bootstrap")
+    assert result.exit_code == 0, result.output
+    return packaged
 
 
 def write_config(path: Path, data: dict = CONFIG) -> Path:

@@ -16,28 +16,6 @@ pytestmark = pytest.mark.emulator
 SET_REGIONS = {"first": "eu-west-1", "second": "us-east-1"}
 
 
-@pytest.fixture
-def emu(server, tmp_path) -> Emulator:
-    emulator = Emulator(server, write_config(tmp_path / "platform.yaml"), tmp_path / "package")
-    emulator.reset()
-    emulator.prepare()
-    return emulator
-
-
-@pytest.fixture
-def packaged(emu) -> Emulator:
-    result = emu.run("package")
-    assert result.exit_code == 0, result.output
-    return emu
-
-
-@pytest.fixture
-def deployed(packaged) -> Emulator:
-    result = packaged.run("deploy", "--yes", "--bootstrap")
-    assert result.exit_code == 0, result.output
-    return packaged
-
-
 def _all_objects(emu: Emulator) -> dict[str, dict[str, int]]:
     found = {}
     for region in set(SET_REGIONS.values()):

@@ -16,28 +16,6 @@ from tests.emulator import ACCOUNT, ALL_STACKS, CONFIG, ENV, Emulator, write_con
 pytestmark = pytest.mark.emulator
 
 
-@pytest.fixture
-def emu(server, tmp_path) -> Emulator:
-    emulator = Emulator(server, write_config(tmp_path / "platform.yaml"), tmp_path / "package")
-    emulator.reset()
-    emulator.prepare()
-    return emulator
-
-
-@pytest.fixture
-def packaged(emu) -> Emulator:
-    result = emu.run("package")
-    assert result.exit_code == 0, result.output
-    return emu
-
-
-@pytest.fixture
-def deployed(packaged) -> Emulator:
-    result = packaged.run("deploy", "--yes", "--bootstrap")
-    assert result.exit_code == 0, result.output
-    return packaged
-
-
 def reconfigure(emu: Emulator, **changes) -> None:
     data = yaml.safe_load(emu.config_path.read_text())
     data.update(changes)

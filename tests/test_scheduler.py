@@ -132,17 +132,23 @@ def test_a_cycle_is_reported_not_waited_on_forever():
         run_graph([Node("p", ("q",)), Node("q", ("p",))], Recorder(), concurrency=2)
 
 
-def test_each_stack_starts_after_its_dependencies_finished():
-    events: list[tuple[str, str]] = []
+def logging_action(events: list[tuple[str, str]], slow: str = ""):
+    """An action recording ("start"|"end", id) in order; `slow` takes longest."""
     lock = threading.Lock()
 
     def action(node):
         with lock:
             events.append(("start", node.id))
-        time.sleep(0.01 if node.id != "a" else 0.05)
+        time.sleep(0.05 if node.id == slow else 0.01)
         with lock:
             events.append(("end", node.id))
 
+    return action
+
+
+def test_each_stack_starts_after_its_dependencies_finished():
+    events: list[tuple[str, str]] = []
+    action = logging_action(events, slow="a")
     # Declared in an order that is not topological, so list order alone cannot satisfy it.
     graph = [Node("d", ("b",)), Node("b", ("a",)), Node("c", ("a",)), Node("a"), Node("e")]
     run_graph(graph, action, concurrency=8)
@@ -153,16 +159,7 @@ def test_each_stack_starts_after_its_dependencies_finished():
 
 def test_reverse_waits_for_dependents_to_finish():
     events: list[tuple[str, str]] = []
-    lock = threading.Lock()
-
-    def action(node):
-        with lock:
-            events.append(("start", node.id))
-        time.sleep(0.02)
-        with lock:
-            events.append(("end", node.id))
-
-    run_graph(GRAPH, action, concurrency=8, reverse=True)
+    run_graph(GRAPH, logging_action(events, slow="d"), concurrency=8, reverse=True)
     for node in GRAPH:
         for dep in node.depends_on:
             assert events.index(("end", node.id)) < events.index(("start", dep))

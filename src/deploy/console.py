@@ -19,7 +19,6 @@ import click
 
 from src.deploy.scheduler import RunResult, RunState
 
-
 TICK_SECONDS = 1.0
 
 
