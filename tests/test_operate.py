@@ -383,3 +383,30 @@ def test_an_operator_added_to_the_trust_is_broadening_and_needs_yes(deployed):
     # (moto echoes list parameters as a list repr, so DevAccountIds shows up as changed too.)
     assert "PlatformPrincipalArns, which grant access" in result.output
     assert result.output.strip().splitlines()[-1].startswith("Error: mlops-bootstrap (123456789012/eu-west-1) needs")
+
+
+def test_the_dev_deploy_role_allows_every_cloudformation_call_build_py_makes(deployed):
+    """A set's Service Catalog stack lives in DEV and is deployed, diffed and read there through
+    the bootstrap deploy role. moto enforces no IAM, so the calls build.py makes (logged by -v:
+    an update with its review, a diff, status with drift) are checked against the role's
+    rendered policy."""
+    from click.testing import CliRunner
+
+    import build
+    from src import contracts
+
+    reconfigure(deployed, service_catalog={"portfolio_owner": "someone else"})  # an update to review
+    called: set[str] = set()
+    for args in (["deploy", "--yes"], ["diff"], ["status", "--drift"]):
+        command = ["--config", str(deployed.config_path), "-v", *args, "--stack", "mlops-service-catalog-first",
+                   "--endpoint-url", deployed.endpoint, "--package-dir", str(deployed.package_dir)]
+        result = CliRunner().invoke(build.cli, command, env={**ENV, "AWS_MAX_ATTEMPTS": "1"})
+        called |= {line.split()[1].replace("cloudformation.", "cloudformation:") for line in result.stderr.splitlines()
+                   if line.startswith("aws: cloudformation.")}
+    template = json.loads((ROOT / "dist" / contracts.dist_bootstrap()).read_text())
+    role = template["Resources"]["CrossAccountDeployRole"]["Properties"]
+    allowed = {action for policy in role["Policies"] for statement in policy["PolicyDocument"]["Statement"]
+               if statement["Effect"] == "Allow" for action in statement["Action"]}
+    assert {"cloudformation:GetTemplate", "cloudformation:ExecuteChangeSet",
+            "cloudformation:DetectStackDrift"} <= called  # the calls were seen at all
+    assert called - allowed == set()

@@ -18,9 +18,10 @@ from src import contracts
 from src.aws import Aws, AwsError
 from src.aws.s3 import copy_verified, object_url, put_verified, sha256_hex
 from src.config import PlatformConfig
-from src.deploy.changeset import StackDeployer, StackSpec
+from src.deploy.changeset import StackDeployer
 from src.deploy.plan import config_parameters
 from src.deploy.preflight import lookup_parameters
+from src.deploy.runner import prepare_specs
 from src.files import atomic_write
 from src.package.freshness import BUCKETS, buckets_digest
 from src.package.seed import check_seed_apps
@@ -120,7 +121,7 @@ def package(
                                                 sources=(ParameterSource.CONFIG,)))
     buckets = {region: config.assets_bucket_in(region) for region in config.regions}
     if deploy_assets_stack:
-        _deploy_assets_stacks(aws, config, rendered, echo, poll_seconds)
+        _deploy_assets_stacks(aws, config, rendered, package_dir, echo, poll_seconds)
     for region, bucket in buckets.items():
         _require_bucket(aws, bucket, region)
     _upload_everything(aws, artifacts, buckets, result, echo)  # 1. every object, verified
@@ -138,10 +139,10 @@ def package(
     return result
 
 
-def _deploy_assets_stacks(aws: Aws, config: PlatformConfig, rendered: dict[str, str], echo: Echo, poll: float) -> None:
-    for record in (r for r in stack_graph(config) if r.kind is StackKind.ASSETS):
-        spec = StackSpec(record.name, rendered[record.template], record.account, record.region,
-                         config_parameters(config, record), stack_tags(config, record.kind), record.capabilities)
+def _deploy_assets_stacks(aws: Aws, config: PlatformConfig, rendered: dict[str, str], package_dir: Path, echo: Echo,
+                          poll: float) -> None:
+    records = [r for r in stack_graph(config) if r.kind is StackKind.ASSETS]
+    for record, spec in zip(records, prepare_specs(config, records, rendered, package_dir).values()):
         prefixed = _in_region(echo, record.region)
         StackDeployer(aws.client("cloudformation", spec.region), echo=prefixed, poll_seconds=poll).deploy(spec)
 
