@@ -390,7 +390,8 @@ def change_options(command):
 def _select(obj: Context, aws, only_set, only_stack, bootstrap, *, shared_with_set=True):
     from src.deploy.plan import select
 
-    return select(obj.config, bootstrap_account=aws.account_id if bootstrap else None,
+    return select(obj.config, bootstrap_account=aws.account_id if bootstrap else None,                   # The StackSet stacks need the caller's account; manual mode makes no extra call.
+                  caller_account=aws.account_id if obj.config.stackset else None,
                   only_set=only_set, only_stack=only_stack, shared_with_set=shared_with_set)
 
 
@@ -485,6 +486,7 @@ def _result_json(r) -> dict:
         "seconds": round(r.seconds, 3),
         "changeSet": {"name": outcome.change_set, "id": outcome.change_set_id} if outcome and outcome.change_set else None,
         "review": outcome.review.as_json() if outcome and outcome.changed else None,
+        "stackSet": outcome.stackset if outcome else None,
     }
 
 
@@ -574,7 +576,9 @@ def status(obj, profile, region, endpoint_url, poll_interval, package_dir, outpu
     with --drift) and whether the package a stack takes values from still matches the
     working tree (current, stale, missing; n/a for stacks that take nothing from it).
     Bootstrap stacks are listed for every target account; stacks in other accounts are read
-    through the deploy role there.
+    through the deploy role there. With bootstrap.mode stackset, the StackSet stack is
+    followed by its last operation and every stack instance (account, region, status, reason)
+    and what is wrong: failed or outdated instances, target accounts without one.
     """
     from src.deploy.plan import status_records
     from src.deploy.status import stack_status
@@ -599,6 +603,8 @@ def status(obj, profile, region, endpoint_url, poll_interval, package_dir, outpu
         updated = row.updated.strftime("%Y-%m-%d %H:%M:%S") if row.updated else "-"
         click.echo(f"{row.record.name:<34} {row.record.account:<12} {row.record.region:<14} {row.status:<22} "
                    f"{updated:<20} {row.drift or '-':<10} {row.package}" + (f"  ({row.reason})" if row.reason else ""))
+        for line in row.stackset.lines() if row.stackset else ():
+            click.echo(f"  {line}")
 
 
 @cli.command()

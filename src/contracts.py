@@ -111,6 +111,11 @@ def package_role_name(prefix: str, set_name: str) -> str:
     return f"{prefix}-{set_name}-package"
 
 
+def platform_role_patterns(prefix: str) -> tuple[str, ...]:
+    """Every set's platform pipeline and package role (set names never start with `p-`)."""
+    return (platform_pipeline_role_name(prefix, "*"), package_role_name(prefix, "*"))
+
+
 # Permissions boundaries (bootstrap stack, in every target account): every role the launch role
 # or CloudFormation creates must carry one, so no created role can exceed it.
 def launch_role_boundary_name(prefix: str) -> str:
@@ -222,6 +227,25 @@ def bootstrap_stack_name(prefix: str) -> str:
     return f"{prefix}-bootstrap"
 
 
+def bootstrap_stackset_name(prefix: str) -> str:
+    """The StackSet (in stackset mode) whose instances are the target accounts' bootstrap
+    stacks; StackSets names each instance stack `StackSet-<this>-<id>`."""
+    return f"{prefix}-bootstrap"
+
+
+def bootstrap_stackset_stack_name(prefix: str) -> str:
+    """The stack, in the StackSet administrator account, holding the StackSet."""
+    return f"{prefix}-bootstrap-stackset"
+
+
+def stackset_admin_role_stack_name(prefix: str) -> str:
+    return f"{prefix}-stackset-administration-role"
+
+
+def stackset_execution_role_stack_name(prefix: str) -> str:
+    return f"{prefix}-stackset-execution-role"
+
+
 def service_catalog_stack_name(prefix: str, set_name: str) -> str:
     return f"{prefix}-service-catalog-{set_name}"
 
@@ -249,6 +273,18 @@ def dist_codecommit() -> str:
 
 def dist_bootstrap() -> str:
     return "bootstrap.json"
+
+
+def dist_bootstrap_stackset() -> str:
+    return "stackset/bootstrap-stackset.json"
+
+
+def dist_stackset_admin_role() -> str:
+    return "stackset/administration-role.json"
+
+
+def dist_stackset_execution_role() -> str:
+    return "stackset/execution-role.json"
 
 
 def dist_service_catalog(set_name: str) -> str:
@@ -313,3 +349,6 @@ CODECOMMIT_SOURCE_KEY_PARAM = "SourceKey"
 TAG_PROJECT_NAME = "sagemaker:project-name"
 TAG_PROJECT_ID = "sagemaker:project-id"
 TAG_STUDIO_VISIBILITY = "sagemaker:studio-visibility"
+# On the pipeline account's platform pipeline and package roles: the DEV account they deploy
+# into. The bootstrap deploy role trusts those roles only where this equals its own account.
+TAG_DEV_ACCOUNT = "mlops:dev-account"

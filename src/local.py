@@ -59,6 +59,9 @@ def moto_server() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     serialize_requests(server)
+    from src.local_stacksets import install
+
+    install()  # moto's CloudFormation would skip AWS::CloudFormation::StackSet
     endpoint = f"http://localhost:{port}"
     # moto keeps state per process, not per server: start from nothing.
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).read()

@@ -7,9 +7,14 @@ depend on each other.
 
 Dependencies (a stack waits for those among the chosen ones; others are taken as done):
 - assets (pipeline account, per region): nothing.
-- bootstrap (per target account, deployed with that account's own credentials): nothing.
+- bootstrap (manual mode: per target account, deployed with that account's own credentials):
+  nothing.
+- stackset mode instead: the StackSet administration role (self-managed, administrator
+  account), the execution role (self-managed, per target account, own credentials), and the
+  bootstrap StackSet stack (administrator account), which waits for both roles.
 - service-catalog (per set, DEV): the assets bucket of its region holds its product
-  templates; its DEV account's bootstrap deploy role is how the CLI reaches DEV.
+  templates; its DEV account's bootstrap deploy role (the bootstrap stack there, or the
+  StackSet) is how the CLI reaches DEV.
 - codecommit (pipeline account): the assets bucket holds the repository zip.
 - pipeline (per set): the repository it watches; its first run deploys the set's Service
   Catalog stack, which must not be mid-deploy; the assets buckets are its artifact stores.
@@ -25,7 +30,7 @@ from troposphere import Template
 
 from src import contracts
 from src.config import AccountSet, PlatformConfig
-from src.templates import assets, bootstrap, codecommit, pipeline, service_catalog
+from src.templates import assets, bootstrap, codecommit, pipeline, service_catalog, stackset
 
 Builder = Callable[[], Template]
 
@@ -36,11 +41,14 @@ class StackKind(str, Enum):
     SERVICE_CATALOG = "service-catalog"
     CODECOMMIT = "codecommit"
     PIPELINE = "pipeline"
+    STACKSET_ADMINISTRATION_ROLE = "stackset-administration-role"
+    STACKSET_EXECUTION_ROLE = "stackset-execution-role"
+    BOOTSTRAP_STACKSET = "bootstrap-stackset"
 
     @property
     def shared_by_sets(self) -> bool:
         """Serves every account set: not one set's to remove."""
-        return self in (StackKind.ASSETS, StackKind.CODECOMMIT, StackKind.BOOTSTRAP)
+        return self not in (StackKind.SERVICE_CATALOG, StackKind.PIPELINE)
 
 
 class ParameterSource(str, Enum):
@@ -124,6 +132,61 @@ def bootstrap_record(config: PlatformConfig, account: str, region: str) -> Stack
     )
 
 
+def stackset_administration_role_record(config: PlatformConfig) -> StackRecord:
+    admin = stackset.settings(config).admin_account
+    return StackRecord(
+        kind=StackKind.STACKSET_ADMINISTRATION_ROLE,
+        name=contracts.stackset_admin_role_stack_name(config.app_prefix),
+        template=contracts.dist_stackset_admin_role(),
+        account=admin,
+        region=config.pipeline.region,
+        build=lambda: stackset.build_administration_role(config),
+        parameters_file="stackset/administration-role.parameters.json",
+        own_credentials=True,
+    )
+
+
+def stackset_execution_role_record(config: PlatformConfig, account: str) -> StackRecord:
+    return StackRecord(
+        kind=StackKind.STACKSET_EXECUTION_ROLE,
+        name=contracts.stackset_execution_role_stack_name(config.app_prefix),
+        template=contracts.dist_stackset_execution_role(),
+        account=account,
+        region=config.pipeline.region,
+        build=lambda: stackset.build_execution_role(config),
+        parameters_file=f"accounts/{account}/stackset-execution-role.parameters.json",
+        own_credentials=True,
+    )
+
+
+def bootstrap_stackset_record(config: PlatformConfig) -> StackRecord:
+    settings = stackset.settings(config)
+    roles = () if settings.service_managed else (
+        stackset_administration_role_record(config).id,
+        *(stackset_execution_role_record(config, a).id for a in stackset.target_accounts(config)),
+    )
+    return StackRecord(
+        kind=StackKind.BOOTSTRAP_STACKSET,
+        name=contracts.bootstrap_stackset_stack_name(config.app_prefix),
+        template=contracts.dist_bootstrap_stackset(),
+        account=settings.admin_account,
+        region=config.pipeline.region,
+        build=lambda: stackset.build(config),
+        parameters=ParameterSource.CONFIG,
+        parameters_file="stackset/bootstrap-stackset.parameters.json",
+        depends_on=roles,
+        capabilities=(),
+        own_credentials=True,
+    )
+
+
+def bootstrap_dependency(config: PlatformConfig, account: str) -> str:
+    """Id of the record that creates `account`'s bootstrap roles."""
+    if config.stackset is not None:
+        return bootstrap_stackset_record(config).id
+    return bootstrap_record(config, account, config.pipeline.region).id
+
+
 def service_catalog_record(config: PlatformConfig, account_set: AccountSet) -> StackRecord:
     return StackRecord(
         kind=StackKind.SERVICE_CATALOG,
@@ -136,7 +199,7 @@ def service_catalog_record(config: PlatformConfig, account_set: AccountSet) -> S
         parameters_file=contracts.service_catalog_parameters_name(account_set.name),
         depends_on=(
             assets_record(config, account_set.region).id,
-            bootstrap_record(config, account_set.dev_account, config.pipeline.region).id,
+            bootstrap_dependency(config, account_set.dev_account),
         ),
         preflight=(Preflight.PORTFOLIO_ROLE_PARAMETER,),
         account_set=account_set.name,
@@ -177,7 +240,7 @@ def pipeline_record(config: PlatformConfig, account_set: AccountSet) -> StackRec
                     service_catalog_record(config, account_set).id,
                     assets_record(config, config.pipeline.region).id,
                     assets_record(config, account_set.region).id,
-                    bootstrap_record(config, account_set.dev_account, config.pipeline.region).id,
+                    bootstrap_dependency(config, account_set.dev_account),
                 )
             )
         ),
@@ -194,13 +257,27 @@ def bootstrap_accounts(config: PlatformConfig) -> tuple[str, ...]:
     return tuple(dict.fromkeys(a for s in config.account_sets for a in s.target_accounts))
 
 
+def bootstrap_records(config: PlatformConfig) -> list[StackRecord]:
+    """Manual mode: one bootstrap stack per target account. Stackset mode: the StackSet stack,
+    after the self-managed administration and execution roles."""
+    if config.stackset is None:
+        return [bootstrap_record(config, account, config.pipeline.region) for account in bootstrap_accounts(config)]
+    if config.stackset.service_managed:
+        return [bootstrap_stackset_record(config)]
+    return [
+        stackset_administration_role_record(config),
+        *(stackset_execution_role_record(config, account) for account in stackset.target_accounts(config)),
+        bootstrap_stackset_record(config),
+    ]
+
+
 def stack_graph(config: PlatformConfig) -> tuple[StackRecord, ...]:
     """Every stack of the platform, each after the stacks it depends on (today's serial order:
     assets, bootstrap, Service Catalog per set, CodeCommit, pipeline per set)."""
     records: list[StackRecord] = []
     if not config.assets_bucket:  # an existing bucket replaces the assets stack
         records += [assets_record(config, region) for region in config.regions]
-    records += [bootstrap_record(config, account, config.pipeline.region) for account in bootstrap_accounts(config)]
+    records += bootstrap_records(config)
     records += [service_catalog_record(config, s) for s in config.account_sets]
     records.append(codecommit_record(config))
     records += [pipeline_record(config, s) for s in config.account_sets]
@@ -213,6 +290,8 @@ def templates(config: PlatformConfig) -> dict[str, Builder]:
     records = stack_graph(config)
     if config.assets_bucket:  # still rendered: a platform team may deploy it elsewhere
         records = (assets_record(config, config.pipeline.region), *records)
+    if config.stackset is not None:  # the template the StackSet deploys, for review
+        records = (*records, bootstrap_record(config, config.pipeline.account_id, config.pipeline.region))
     for record in records:
         builders.setdefault(record.template, record.build)
     return builders

@@ -130,7 +130,51 @@ BAD_FIELDS = [
     ("account_sets.0.colour", "blue", "cfg.yaml: account_sets[0].colour: unknown key (allowed here: "
      "dev_account, name, preprod_account, prod_account, region)"),
     ("surprise", 1, "cfg.yaml: surprise: unknown key (allowed here: account_sets, app_prefix, assets_bucket, "
-     "pipeline, repository, service_catalog)"),
+     "bootstrap, limits, pipeline, repository, service_catalog)"),
+    # bootstrap: StackSets
+    ("bootstrap", {"mode": "stacksets"}, "cfg.yaml: bootstrap.mode: 'stacksets' is not allowed (allowed: manual, "
+     "stackset)"),
+    ("bootstrap", {"mode": "stackset"}, "cfg.yaml: bootstrap.permission_model: is required"),
+    ("bootstrap", {"organizational_units": ["ou-ab12-abcdefgh"]},
+     "cfg.yaml: bootstrap.organizational_units: only with mode: stackset"),
+    ("bootstrap", {"mode": "stackset", "permission_model": "service-managed"},
+     "cfg.yaml: bootstrap.organizational_units: is required"),
+    ("bootstrap", {"mode": "stackset", "permission_model": "service-managed", "organizational_units": []},
+     "cfg.yaml: bootstrap.organizational_units: must list at least one organizational unit"),
+    ("bootstrap", {"mode": "stackset", "permission_model": "service-managed", "organizational_units": ["ou-1"]},
+     "cfg.yaml: bootstrap.organizational_units[0]: 'ou-1' is not an organizational unit id (ou-xxxx-xxxxxxxx) "
+     "or root id (r-xxxx)"),
+    ("bootstrap", {"mode": "stackset", "permission_model": "service-managed", "organizational_units": ["r-ab12"],
+                   "execution_role_name": "x"},
+     "cfg.yaml: bootstrap.execution_role_name: only with permission_model: self-managed (service-managed StackSets "
+     "use the roles AWS Organizations creates, and reach accounts through organizational_units)"),
+    ("bootstrap", {"mode": "stackset", "permission_model": "self-managed", "auto_deployment": True},
+     "cfg.yaml: bootstrap.auto_deployment: only with permission_model: service-managed (AWS Organizations)"),
+    ("bootstrap", {"mode": "stackset", "permission_model": "self-managed", "region_order": ["eu-west-1"]},
+     "cfg.yaml: bootstrap.region_order: the bootstrap stack holds only IAM (global) resources, so the StackSet "
+     "deploys to one region, pipeline.region; there is no region order or concurrency to choose"),
+    ("bootstrap", {"mode": "stackset", "permission_model": "self-managed", "additional_accounts": [12]},
+     "cfg.yaml: bootstrap.additional_accounts[0]: 12 is not allowed: an AWS account id is a quoted string of "
+     "exactly 12 digits"),
+    ("bootstrap", {"mode": "stackset", "permission_model": "self-managed",
+                   "operation_preferences": {"max_concurrent_count": 2, "max_concurrent_percentage": 50}},
+     "cfg.yaml: bootstrap.operation_preferences.max_concurrent_count: give max_concurrent_count or "
+     "max_concurrent_percentage, not both"),
+    ("bootstrap", {"mode": "stackset", "permission_model": "self-managed",
+                   "operation_preferences": {"failure_tolerance_percentage": 101}},
+     "cfg.yaml: bootstrap.operation_preferences.failure_tolerance_percentage: must be from 0 to 100, got 101"),
+    ("bootstrap", {"mode": "stackset", "permission_model": "self-managed",
+                   "operation_preferences": {"max_concurrent_count": 4, "failure_tolerance_count": 1,
+                                             "concurrency_mode": "strict-failure-tolerance"}},
+     "cfg.yaml: bootstrap.operation_preferences.max_concurrent_count: with concurrency_mode strict-failure-tolerance, "
+     "StackSets runs at most failure_tolerance_count + 1 = 2 accounts at once"),
+    ("bootstrap", {"mode": "stackset", "permission_model": "service-managed", "organizational_units": ["r-ab12"],
+                   "admin_account": "222222222222"},
+     "cfg.yaml: bootstrap.admin_account: admin_account 222222222222 is the organization's management account "
+     "(call_as: self), and account set 'first' deploys into it; service-managed StackSets never deploy to the "
+     "management account: use another account for the set, or call_as: delegated-admin from a member account"),
+    ("limits", {"role_trust_policy_size": 8192},
+     "cfg.yaml: limits.role_trust_policy_size: must be from 2048 to 4096, got 8192"),
     (
         "repository",
         {"name": "bad name"},
@@ -231,8 +275,8 @@ def test_every_problem_in_a_file_is_reported_at_once():
         "starting with a letter, not ending with '-'",
         "cfg.yaml: pipeline.region: 'eu-westt-1' is not an AWS region name (did you mean eu-west-1?)",
         "cfg.yaml: account_sets[0].prod_account: '12345' is not allowed: an AWS account id is exactly 12 digits",
-        "cfg.yaml: surprise: unknown key (allowed here: account_sets, app_prefix, assets_bucket, pipeline, "
-        "repository, service_catalog)",
+        "cfg.yaml: surprise: unknown key (allowed here: account_sets, app_prefix, assets_bucket, bootstrap, limits, "
+        "pipeline, repository, service_catalog)",
     ]
 
 

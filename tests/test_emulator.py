@@ -338,11 +338,11 @@ def test_multi_account_flow_reaches_dev_through_the_bootstrap_deploy_role(emu, t
     assert result.exit_code == 0, result.output
     given = dev_client("cloudformation").describe_stacks(StackName="mlops-bootstrap")["Stacks"][0]["Parameters"]
     trusted = {p["ParameterKey"]: p["ParameterValue"] for p in given}
-    # The set's platform pipeline and package roles, and the DEV accounts' project pipelines.
-    # (moto echoes a CommaDelimitedList back as a list repr.)
+    # The pipeline account (whose platform roles are trusted by their DEV-account tag), no
+    # operators, and the DEV accounts' project pipelines. (moto echoes a CommaDelimitedList
+    # back as a list repr.)
     assert trusted["PipelineAccountId"] == ACCOUNT
-    assert f"arn:aws:iam::{ACCOUNT}:role/mlops-first-pipeline" in trusted["PlatformPrincipalArns"]
-    assert f"arn:aws:iam::{ACCOUNT}:role/mlops-first-package" in trusted["PlatformPrincipalArns"]
+    assert trusted["OperatorArns"] in ("", "['']")
     assert dev in trusted["DevAccountIds"]
 
     assert emu.run("package").exit_code == 0
@@ -355,6 +355,9 @@ def test_multi_account_flow_reaches_dev_through_the_bootstrap_deploy_role(emu, t
     assert f"mlops-service-catalog-first ({dev}/eu-west-1)" in result.output
     sc = dev_client("cloudformation").describe_stacks(StackName="mlops-service-catalog-first")["Stacks"][0]
     assert sc["StackStatus"] == "CREATE_COMPLETE"
+    # The deploy role trusts the set's pipeline role by this tag (its own account's id).
+    tagged = {t["Key"]: t["Value"] for t in emu.client("iam").list_role_tags(RoleName="mlops-first-pipeline")["Tags"]}
+    assert tagged == {"mlops:dev-account": dev}
     # CloudFormation acts in DEV as the bootstrap execution role, not as the deploy role.
     from moto.cloudformation.models import cloudformation_backends
 

@@ -38,7 +38,14 @@ def test_every_record_comes_after_the_stacks_it_depends_on(config):
 
 
 def test_kinds_are_an_enum_covering_every_record(config):
-    assert {r.kind for r in stack_graph(config)} == set(StackKind)
+    """Manual mode has every kind but the StackSet ones, which a self-managed StackSet adds."""
+    import dataclasses
+
+    from src.config import BootstrapMode, BootstrapSettings, PermissionModel, StackSetSettings
+
+    stackset = StackSetSettings(PermissionModel.SELF_MANAGED, admin_account=config.pipeline.account_id)
+    with_stackset = dataclasses.replace(config, bootstrap=BootstrapSettings(BootstrapMode.STACKSET, stackset))
+    assert {r.kind for r in stack_graph(config)} | {r.kind for r in stack_graph(with_stackset)} == set(StackKind)
 
 
 def test_bootstrap_is_declared_for_every_target_account_once(config):

@@ -9,16 +9,16 @@ gives one message.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import yaml
 
 from src import contracts
+from src.config.bootstrap_section import check_stackset_targets, parse_bootstrap, parse_limits
 from src.config.models import (
     AccountSet,
     PipelineAccount,
@@ -26,7 +26,14 @@ from src.config.models import (
     Repository,
     ServiceCatalogSettings,
 )
-from src.regions import known_regions, longest_region_name
+from src.config.sections import (
+    ConfigError,
+    Report,
+    Section,
+    complete,
+    kind_of,
+)
+from src.regions import longest_region_name
 
 DEFAULT_CONFIG = Path(__file__).with_name("platform.yaml")
 
@@ -42,181 +49,12 @@ MAX_ROLE_NAME_LEN = 64
 LONGEST_PROJECT_ROLE_PURPOSE = "deploy-pipeline"
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$")
-_ACCOUNT_RE = re.compile(r"^\d{12}$")
 _REPO_RE = re.compile(r"^[\w.-]+$", re.ASCII)
 # S3 refuses bucket names starting with these; every derived bucket name starts with the prefix.
 RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BRANCH_RE = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![/.])$")
 _SSM_NAME_RE = re.compile(r"^/[A-Za-z0-9_.\-/]+$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
-
-
-@dataclass(frozen=True)
-class Problem:
-    field: str  # path like `account_sets[1].prod_account`; "" for the file as a whole
-    message: str
-
-
-class ConfigError(ValueError):
-    """Every problem found in the config file, each with the file and the field it concerns.
-
-    `field` and `message` are the first problem's, for callers that show one; `lines` has one
-    `<file>: <field>: <message>` line per problem, and `str()` joins them.
-    """
-
-    def __init__(self, source: str, field: str = "", message: str = "", *, problems: Sequence[Problem] = ()):
-        self.source = source
-        self.problems = list(problems) or [Problem(field, message)]
-        self.field, self.message = self.problems[0].field, self.problems[0].message
-        self.lines = [f"{source}: {p.field}: {p.message}" if p.field else f"{source}: {p.message}"
-                      for p in self.problems]
-        super().__init__("\n".join(self.lines))
-
-
-class _Report:
-    """The problems found so far, each with its place in the file (a tuple of key and list
-    positions) so they can be listed in document order."""
-
-    def __init__(self, source: str):
-        self.source = source
-        self._found: dict[Problem, tuple[int, ...]] = {}  # a dict: the same problem once
-
-    def add(self, where: tuple[int, ...], field: str, message: str) -> None:
-        self._found.setdefault(Problem(field, message), where)
-
-    def raise_if_any(self) -> None:
-        if self._found:
-            # sorted() is stable: problems at the same place keep the order they were found in.
-            ordered = sorted(self._found, key=self._found.__getitem__)
-            raise ConfigError(self.source, problems=ordered)
-
-
-class _Section:
-    """One mapping in the file: typed getters that record the field path for messages.
-
-    A getter whose value is wrong reports it and returns None. Missing required keys and
-    unknown keys are reported by `finish()`, once every allowed key has been asked for.
-    """
-
-    def __init__(self, report: _Report, path: str, data: dict, where: tuple[int, ...] = ()):
-        self.report, self.path, self.data, self.where = report, path, data, where
-        self._position = {str(key): i for i, key in enumerate(data)}
-        self.used: set[str] = set()
-        self.missing: dict[str, None] = {}  # an ordered set
-
-    @classmethod
-    def of(cls, report: _Report, path: str, data: Any, where: tuple[int, ...]) -> _Section | None:
-        """The section, or None (reported) when `data` is not a mapping: its keys go unchecked."""
-        if isinstance(data, dict):
-            return cls(report, path, data, where)
-        report.add(where, path, f"must be a mapping, got {_kind(data)}")
-        return None
-
-    def field(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def at(self, key: str, *index: int) -> tuple[int, ...]:
-        """Place of `key` (or of an item of its list) in the file; absent keys sort last."""
-        return (*self.where, self._position.get(key, len(self._position)), *index)
-
-    def reject(self, key: str, message: str, index: int | None = None) -> None:
-        if index is None:
-            self.report.add(self.at(key), self.field(key), message)
-        else:
-            self.report.add(self.at(key, index), f"{self.field(key)}[{index}]", message)
-
-    def raw(self, key: str, default: Any = ...) -> Any:
-        self.used.add(key)
-        value = self.data.get(key)
-        if value is not None:
-            return value
-        if default is ...:
-            self.missing[key] = None  # reported by finish(), unless a misspelling explains it
-            return None
-        return default
-
-    def section(self, key: str, default: Any = ...) -> _Section | None:
-        value = self.raw(key, default)
-        return None if value is None else _Section.of(self.report, self.field(key), value, self.at(key))
-
-    def text(
-        self,
-        key: str,
-        default: Any = ...,
-        *,
-        pattern: re.Pattern[str] | None = None,
-        allowed: str = "",
-        min_len: int = 1,
-        max_len: int = 255,
-        check: Callable[[str], str | None] | None = None,
-    ) -> str | None:
-        value = self.raw(key, default)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, str):
-            return self.reject(key, f"must be a string, got {_kind(value)}")
-        if not min_len <= len(value) <= max_len:
-            return self.reject(key, f"must be {min_len}-{max_len} characters, got {len(value)}")
-        if pattern is not None and not pattern.match(value):
-            return self.reject(key, f"'{value}' is not allowed: {allowed}")
-        problem = check(value) if check else None
-        return self.reject(key, problem) if problem else value
-
-    def account_id(self, key: str) -> str | None:
-        value = self.raw(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return self.reject(
-                key,
-                f"must be a quoted string of 12 digits, got the number {value} "
-                "(unquoted numbers lose leading zeros)",
-            )
-        return self.text(
-            key, pattern=_ACCOUNT_RE, allowed="an AWS account id is exactly 12 digits", max_len=64
-        )
-
-    def region(self, key: str) -> str | None:
-        return self.text(key, check=_region_problem, max_len=64)
-
-    def finish(self) -> None:
-        """Report unknown keys and missing required ones; a missing key that an unknown key
-        looks like a misspelling of gets only the hint, since the hint is the fix."""
-        allowed = sorted(self.used)
-        meant: set[str] = set()
-        for key in (str(k) for k in self.data if k not in self.used):
-            guess = _closest(key, list(self.missing)) or _closest(key, allowed)
-            if guess:
-                meant.add(guess)
-                self.reject(key, f"unknown key '{key}' (did you mean '{guess}'?)")
-            else:
-                self.reject(key, f"unknown key (allowed here: {', '.join(allowed)})")
-        for key in self.missing:
-            if key not in meant:
-                self.reject(key, "is required")
-
-
-def _closest(key: str, candidates: list[str]) -> str | None:
-    # difflib's default cutoff (0.6) still matches keys with two letters swapped or missing.
-    close = difflib.get_close_matches(key, candidates, n=1)
-    return close[0] if close else None
-
-
-def _complete(cls: Callable[..., Any], **values: Any) -> Any:
-    """cls(**values) when every value passed its checks (a failed one is None), else None."""
-    return None if any(value is None for value in values.values()) else cls(**values)
-
-
-def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    )
-
-
-def _region_problem(value: str) -> str | None:
-    if value in known_regions():
-        return None
-    close = difflib.get_close_matches(value, sorted(known_regions()), n=1, cutoff=0.75)
-    hint = f" (did you mean {close[0]}?)" if close else ""
-    return f"'{value}' is not an AWS region name{hint}"
 
 
 def _bucket_problem(value: str) -> str | None:
@@ -250,9 +88,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> PlatformConfig:
 def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
     """Validate parsed YAML into a PlatformConfig; raise ConfigError listing every problem."""
     if not isinstance(data, dict):
-        raise ConfigError(source, "(top level)", f"must be a mapping, got {_kind(data)}")
-    report = _Report(source)
-    top = _Section(report, "", data)
+        raise ConfigError(source, "(top level)", f"must be a mapping, got {kind_of(data)}")
+    report = Report(source)
+    top = Section(report, "", data)
     prefix = _app_prefix(top)
     pipeline = _pipeline(top)
     repository = _repository(top)
@@ -267,12 +105,16 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
         max_len=63,
         check=_bucket_problem,
     )
+    bootstrap = parse_bootstrap(top, pipeline.account_id if pipeline else None)
+    limits = parse_limits(top)
     top.finish()
     if assets_bucket and pipeline and sets:
         _check_assets_bucket_region(top, pipeline, sets)
+    if bootstrap and sets:
+        check_stackset_targets(top, bootstrap, sets)
     report.raise_if_any()
     # No problem reported means every part validated.
-    assert prefix and pipeline and repository and sets and service_catalog
+    assert prefix and pipeline and repository and sets and service_catalog and bootstrap and limits
     return PlatformConfig(
         app_prefix=prefix,
         pipeline=pipeline,
@@ -280,11 +122,13 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
         account_sets=sets,
         service_catalog=service_catalog,
         assets_bucket=assets_bucket,
+        bootstrap=bootstrap,
+        limits=limits,
         source=source,
     )
 
 
-def _app_prefix(top: _Section) -> str | None:
+def _app_prefix(top: Section) -> str | None:
     prefix = top.text(
         "app_prefix",
         pattern=_NAME_RE,
@@ -310,7 +154,7 @@ def _app_prefix(top: _Section) -> str | None:
     return prefix
 
 
-def _pipeline(top: _Section) -> PipelineAccount | None:
+def _pipeline(top: Section) -> PipelineAccount | None:
     pipe = top.section("pipeline")
     if pipe is None:
         return None
@@ -318,16 +162,16 @@ def _pipeline(top: _Section) -> PipelineAccount | None:
     region = pipe.region("region")
     operators = _operators(pipe, account)
     pipe.finish()
-    return _complete(PipelineAccount, account_id=account, region=region, operators=operators)
+    return complete(PipelineAccount, account_id=account, region=region, operators=operators)
 
 
 _PRINCIPAL_RE = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::(\d{12}):(role|user)/[\w+=,.@*/-]+$")
 
 
-def _operators(pipe: _Section, account: str | None) -> tuple[str, ...] | None:
+def _operators(pipe: Section, account: str | None) -> tuple[str, ...] | None:
     raw = pipe.raw("operators", [])
     if not isinstance(raw, list):
-        return pipe.reject("operators", f"must be a list of IAM role or user ARNs, got {_kind(raw)}")
+        return pipe.reject("operators", f"must be a list of IAM role or user ARNs, got {kind_of(raw)}")
     problems = [_operator_problem(value, account) for value in raw]
     for index, problem in enumerate(problems):
         if problem:
@@ -347,7 +191,7 @@ def _operator_problem(value: Any, account: str | None) -> str | None:
     return None
 
 
-def _repository(top: _Section) -> Repository | None:
+def _repository(top: Section) -> Repository | None:
     repo = top.section("repository", {})
     if repo is None:
         return None
@@ -367,10 +211,10 @@ def _repository(top: _Section) -> Repository | None:
         max_len=100,
     )
     repo.finish()
-    return _complete(Repository, name=name, branch=branch)
+    return complete(Repository, name=name, branch=branch)
 
 
-def _service_catalog(top: _Section) -> ServiceCatalogSettings | None:
+def _service_catalog(top: Section) -> ServiceCatalogSettings | None:
     sc = top.section("service_catalog", {})
     if sc is None:
         return None
@@ -393,7 +237,7 @@ def _service_catalog(top: _Section) -> ServiceCatalogSettings | None:
         ),
     )
     sc.finish()
-    return _complete(ServiceCatalogSettings, **values)
+    return complete(ServiceCatalogSettings, **values)
 
 
 @dataclass
@@ -401,30 +245,30 @@ class _SetChecks:
     """What checking one account set needs besides its entry: the top section and the valid
     prefix (for derived names), and earlier sets' names and (DEV account, region) pairs."""
 
-    top: _Section
+    top: Section
     prefix: str | None
     names: dict[str, int]
     dev_regions: dict[tuple[str, str], int]
 
 
-def _account_sets(top: _Section, prefix: str | None) -> tuple[AccountSet, ...] | None:
+def _account_sets(top: Section, prefix: str | None) -> tuple[AccountSet, ...] | None:
     """The account sets, or None when any of them has a problem (each one is reported)."""
     raw = top.raw("account_sets")
     if raw is None:
         return None
     if not isinstance(raw, list):
-        return top.reject("account_sets", f"must be a list of account sets, got {_kind(raw)}")
+        return top.reject("account_sets", f"must be a list of account sets, got {kind_of(raw)}")
     if not raw:
         return top.reject("account_sets", "must list at least one account set")
     checks = _SetChecks(top, prefix, {}, {})
     sets = []
     for index, item in enumerate(raw):
-        entry = _Section.of(top.report, f"account_sets[{index}]", item, top.at("account_sets", index))
+        entry = Section.of(top.report, f"account_sets[{index}]", item, top.at("account_sets", index))
         sets.append(_account_set(entry, index, checks) if entry else None)
     return None if None in sets else tuple(sets)
 
 
-def _account_set(entry: _Section, index: int, checks: _SetChecks) -> AccountSet | None:
+def _account_set(entry: Section, index: int, checks: _SetChecks) -> AccountSet | None:
     name = _set_name(entry, index, checks)
     values = dict(
         name=name,
@@ -445,10 +289,10 @@ def _account_set(entry: _Section, index: int, checks: _SetChecks) -> AccountSet 
                 f"account set '{name}' has the same DEV account and region as account_sets[{clash}]; "
                 "each DEV account and region hosts one set's portfolio and /mlops/* parameters",
             )
-    return _complete(AccountSet, **values)
+    return complete(AccountSet, **values)
 
 
-def _set_name(entry: _Section, index: int, checks: _SetChecks) -> str | None:
+def _set_name(entry: Section, index: int, checks: _SetChecks) -> str | None:
     name = entry.text(
         "name",
         pattern=_NAME_RE,
@@ -465,7 +309,7 @@ def _set_name(entry: _Section, index: int, checks: _SetChecks) -> str | None:
     return name
 
 
-def _check_derived_names(top: _Section, entry: _Section, prefix: str, name: str) -> None:
+def _check_derived_names(top: Section, entry: Section, prefix: str, name: str) -> None:
     """Names built from the prefix and a set name must fit AWS limits at their longest.
     One message per field: the first name too long says what to shorten."""
     found: dict[str, str] = {}
@@ -488,7 +332,7 @@ def _check_derived_names(top: _Section, entry: _Section, prefix: str, name: str)
         entry.reject("name", found["name"])
 
 
-def _check_assets_bucket_region(top: _Section, pipeline: PipelineAccount, sets: tuple[AccountSet, ...]) -> None:
+def _check_assets_bucket_region(top: Section, pipeline: PipelineAccount, sets: tuple[AccountSet, ...]) -> None:
     regions = sorted({pipeline.region, *(s.region for s in sets)})
     if len(regions) > 1:
         top.reject(

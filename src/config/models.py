@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 
 from src import contracts
 
@@ -55,6 +56,92 @@ class ServiceCatalogSettings:
     execution_role_parameter: str
 
 
+class BootstrapMode(str, Enum):
+    MANUAL = "manual"  # `deploy --stack bootstrap --bootstrap` in each target account
+    STACKSET = "stackset"  # one CloudFormation StackSet reaches every target account
+
+
+class PermissionModel(str, Enum):
+    SERVICE_MANAGED = "service-managed"  # AWS Organizations: OUs, auto-deployment
+    SELF_MANAGED = "self-managed"  # administration and execution roles created by the platform team
+
+    @property
+    def api(self) -> str:
+        return self.value.upper().replace("-", "_")
+
+
+class CallAs(str, Enum):
+    SELF = "self"  # the organization's management account (or any self-managed admin account)
+    DELEGATED_ADMIN = "delegated-admin"  # a member account registered as delegated administrator
+
+    @property
+    def api(self) -> str:
+        return self.value.upper().replace("-", "_")
+
+
+class ConcurrencyMode(str, Enum):
+    STRICT = "strict-failure-tolerance"
+    SOFT = "soft-failure-tolerance"
+
+    @property
+    def api(self) -> str:
+        return self.value.upper().replace("-", "_")
+
+
+@dataclass(frozen=True)
+class OperationPreferences:
+    """How fast a StackSet operation goes through the accounts; a count or a percentage."""
+
+    max_concurrent_percentage: int | None = 25
+    max_concurrent_count: int | None = None
+    failure_tolerance_percentage: int | None = 0
+    failure_tolerance_count: int | None = None
+    concurrency_mode: ConcurrencyMode = ConcurrencyMode.SOFT
+
+
+DEFAULT_ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
+DEFAULT_EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
+
+
+@dataclass(frozen=True)
+class StackSetSettings:
+    permission_model: PermissionModel
+    admin_account: str  # management, delegated administrator or (self-managed) any admin account
+    call_as: CallAs = CallAs.SELF
+    organizational_units: tuple[str, ...] = ()  # service-managed
+    auto_deployment: bool = True  # service-managed: accounts joining the OUs get the stack
+    retain_stacks_on_account_removal: bool = False
+    administration_role_name: str = DEFAULT_ADMINISTRATION_ROLE  # self-managed
+    execution_role_name: str = DEFAULT_EXECUTION_ROLE  # self-managed
+    additional_accounts: tuple[str, ...] = ()  # self-managed: targets beyond the sets' accounts
+    operation_preferences: OperationPreferences = field(default_factory=OperationPreferences)
+
+    @property
+    def service_managed(self) -> bool:
+        return self.permission_model is PermissionModel.SERVICE_MANAGED
+
+
+@dataclass(frozen=True)
+class BootstrapSettings:
+    mode: BootstrapMode = BootstrapMode.MANUAL
+    stackset: StackSetSettings | None = None  # set exactly when mode is stackset
+
+
+# IAM's default for a role's trust policy; a quota increase allows up to 4096.
+DEFAULT_TRUST_POLICY_SIZE = 2048
+MAX_TRUST_POLICY_SIZE = 4096
+# S3's default quota of general purpose buckets per account (adjustable).
+DEFAULT_BUCKETS_PER_ACCOUNT = 10000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Account quotas the config is checked against (raise them when AWS raised yours)."""
+
+    role_trust_policy_size: int = DEFAULT_TRUST_POLICY_SIZE
+    buckets_per_account: int = DEFAULT_BUCKETS_PER_ACCOUNT
+
+
 @dataclass(frozen=True)
 class PlatformConfig:
     app_prefix: str
@@ -64,7 +151,14 @@ class PlatformConfig:
     service_catalog: ServiceCatalogSettings
     # An existing bucket for packaged assets; None means the assets stack creates one.
     assets_bucket: str | None = None
+    bootstrap: BootstrapSettings = BootstrapSettings()
+    limits: Limits = Limits()
     source: str = ""  # file the config was read from, for messages
+
+    @property
+    def stackset(self) -> StackSetSettings | None:
+        """The StackSet settings when target accounts are bootstrapped by a StackSet."""
+        return self.bootstrap.stackset if self.bootstrap.mode is BootstrapMode.STACKSET else None
 
     @property
     def regions(self) -> tuple[str, ...]:

@@ -76,6 +76,7 @@ class Outcome:
     review: Review = field(default_factory=Review)
     change_set: str = ""  # name
     change_set_id: str = ""  # ARN
+    stackset: dict | None = None  # the bootstrap StackSet's instances, after deploying its stack
 
     @property
     def changes(self) -> list[Change]:

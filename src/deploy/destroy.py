@@ -9,6 +9,7 @@ import botocore.exceptions
 from src import contracts
 from src.aws import Aws
 from src.config import PlatformConfig
+from src.deploy import stackset_status
 from src.deploy.changeset import DeployError, StackDeployer
 from src.deploy.console import Console, prefix_of
 from src.deploy.runner import service_role_arn, target_of
@@ -65,6 +66,8 @@ def destroy_stack(aws: Aws, config: PlatformConfig, record: StackRecord, *, echo
             echo("not deployed")
             return False
         raise
+    if record.kind is StackKind.BOOTSTRAP_STACKSET:  # the target accounts' stacks first, then the set
+        stackset_status.delete_instances(cfn, config, echo=echo, poll_seconds=poll_seconds)
     s3 = target.client("s3", record.region)
     buckets = [r["PhysicalResourceId"] for r in resources
                if r["ResourceType"] == "AWS::S3::Bucket" and r.get("PhysicalResourceId")]

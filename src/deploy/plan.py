@@ -7,10 +7,9 @@ from pathlib import Path
 
 from src import contracts
 from src.config import PlatformConfig
-from src.regions import partition_of
 from src.stack_graph import ParameterSource, StackKind, StackRecord, bootstrap_record, stack_graph
 from src.templates.assets import READER_ACCOUNTS_PARAM
-from src.templates.bootstrap import DEV_ACCOUNTS_PARAM, PIPELINE_ACCOUNT_PARAM, PLATFORM_PRINCIPALS_PARAM
+from src.templates.bootstrap import DEV_ACCOUNTS_PARAM, OPERATORS_PARAM, PIPELINE_ACCOUNT_PARAM
 
 KINDS = tuple(kind.value for kind in StackKind)
 
@@ -23,25 +22,36 @@ def select(
     config: PlatformConfig,
     *,
     bootstrap_account: str | None = None,
+    caller_account: str | None = None,
     only_set: str | None = None,
     only_stack: str | None = None,
     shared_with_set: bool = True,
 ) -> list[StackRecord]:
     """The records a command acts on, in graph order.
 
-    Bootstrap stacks are deployed with each target account's own credentials, so only the one
-    of `bootstrap_account` (the caller's, with --bootstrap) is chosen; any account may be
-    bootstrapped, in a set or not (a dynamic-accounts target). `only_set` keeps that set's
-    stacks and, when `shared_with_set`, the shared ones it needs."""
+    Stacks deployed with an account's own credentials are chosen only where the credentials
+    are that account's: a bootstrap stack (manual mode) or StackSet execution role
+    (self-managed) with --bootstrap, for `bootstrap_account`; any account may be bootstrapped
+    by hand, in a set or not (a dynamic-accounts target). The StackSet stack and its
+    administration role are chosen when the caller is in the administrator account.
+    `only_set` keeps that set's stacks and, when `shared_with_set`, the shared ones it needs."""
     if only_set is not None:
         config.account_set(only_set)  # UnknownAccountSet names the known sets
-    records = [r for r in stack_graph(config) if r.kind is not StackKind.BOOTSTRAP]
-    if bootstrap_account:  # in the pipeline region, where the graph expects it (its roles are global)
+    records = [r for r in stack_graph(config) if _reachable(r, bootstrap_account, caller_account)]
+    if bootstrap_account and config.stackset is None:  # in the pipeline region, where the graph expects it
         records.insert(_after_assets(records), bootstrap_record(config, bootstrap_account, config.pipeline.region))
     if only_set is not None:
         keep_shared = shared_with_set or only_stack is not None  # destroy keeps them unless named
         records = [r for r in records if r.account_set == only_set or (r.kind.shared_by_sets and keep_shared)]
-    return _choose(config, records, only_stack, bootstrap_chosen=bool(bootstrap_account))
+    return _choose(config, records, only_stack, bootstrap_chosen=bool(bootstrap_account), caller=caller_account)
+
+
+def _reachable(record: StackRecord, bootstrap_account: str | None, caller_account: str | None) -> bool:
+    if not record.own_credentials:
+        return True
+    if record.kind in (StackKind.BOOTSTRAP, StackKind.STACKSET_EXECUTION_ROLE):
+        return record.kind is StackKind.STACKSET_EXECUTION_ROLE and record.account == bootstrap_account
+    return record.account in (caller_account, bootstrap_account)
 
 
 def named(record: StackRecord, wanted: str) -> bool:
@@ -60,12 +70,12 @@ def status_records(config: PlatformConfig, *, only_set: str | None = None, only_
 
 
 def _choose(config: PlatformConfig, records: list[StackRecord], only_stack: str | None, *,
-            bootstrap_chosen: bool) -> list[StackRecord]:
+            bootstrap_chosen: bool, caller: str | None = None) -> list[StackRecord]:
     if only_stack is None:
         return records
     chosen = [r for r in records if named(r, only_stack)]
     if not chosen:
-        raise PlanError(_unknown_stack(config, only_stack, records, bootstrap_chosen))
+        raise PlanError(_unknown_stack(config, only_stack, records, bootstrap_chosen, caller))
     return chosen
 
 
@@ -73,8 +83,21 @@ def _after_assets(records: list[StackRecord]) -> int:
     return sum(1 for r in records if r.kind is StackKind.ASSETS)
 
 
-def _unknown_stack(config: PlatformConfig, wanted: str, records: list[StackRecord], bootstrap_chosen: bool) -> str:
-    if wanted in (StackKind.BOOTSTRAP.value, contracts.bootstrap_stack_name(config.app_prefix)) and not bootstrap_chosen:
+def _unknown_stack(config: PlatformConfig, wanted: str, records: list[StackRecord], bootstrap_chosen: bool,
+                   caller: str | None) -> str:
+    manual_bootstrap = wanted in (StackKind.BOOTSTRAP.value, contracts.bootstrap_stack_name(config.app_prefix))
+    if manual_bootstrap and config.stackset is not None:
+        return (f"'{wanted}': bootstrap.mode is stackset, so target accounts get their bootstrap roles from the "
+                f"StackSet ('{StackKind.BOOTSTRAP_STACKSET.value}', in account {config.stackset.admin_account})")
+    elsewhere = [r for r in stack_graph(config) if named(r, wanted) and r.own_credentials
+                 and r.kind is not StackKind.BOOTSTRAP]
+    if elsewhere and elsewhere[0].kind is StackKind.STACKSET_EXECUTION_ROLE and not bootstrap_chosen:
+        return (f"'{wanted}' is deployed with each target account's own credentials: add --bootstrap to act on "
+                f"the execution role stack of the account these credentials belong to")
+    if elsewhere and elsewhere[0].kind is not StackKind.STACKSET_EXECUTION_ROLE:
+        return (f"'{wanted}' lives in the StackSet administrator account {elsewhere[0].account} and is deployed "
+                f"with that account's credentials (these are account {caller or 'unknown'}'s)")
+    if manual_bootstrap and not bootstrap_chosen:
         return (f"'{wanted}' is deployed with each target account's own credentials: add --bootstrap to act on "
                 f"the bootstrap stack of the account these credentials belong to")
     known = ", ".join(dict.fromkeys(r.name for r in records))
@@ -84,24 +107,16 @@ def _unknown_stack(config: PlatformConfig, wanted: str, records: list[StackRecor
 # --- parameters ----------------------------------------------------------------------------------
 
 
-def bootstrap_parameters(config: PlatformConfig, account: str) -> dict[str, str]:
-    """Whom the bootstrap roles of `account` trust (the trust model, see README):
-    - in the pipeline account, the platform pipeline and package roles of every set whose DEV
-      account `account` is (they deploy its Service Catalog stack and write its seed
-      parameters), and the configured operators;
-    - in every configured DEV account, the deploy pipeline role of any project. Any account
-      bootstrapped with this config (in a set or not) can so be a dynamic-accounts target."""
-    prefix = config.app_prefix
-    arn = f"arn:{partition_of(config.pipeline.region)}:iam::{config.pipeline.account_id}:role"
-    platform = [
-        f"{arn}/{name(prefix, s.name)}"
-        for s in config.account_sets
-        if s.dev_account == account
-        for name in (contracts.platform_pipeline_role_name, contracts.package_role_name)
-    ]
+def bootstrap_parameters(config: PlatformConfig) -> dict[str, str]:
+    """Whom the bootstrap roles trust (the trust model, see README and templates/bootstrap.py),
+    the same for every target account: the pipeline account (whose platform roles are
+    trusted where their DEV-account tag matches), the configured operators, and every
+    configured DEV account (their projects' deploy pipelines). Any account bootstrapped with
+    this config, in a set or not, can so be a dynamic-accounts target, and a StackSet
+    instance needs no per-account values."""
     return {
         PIPELINE_ACCOUNT_PARAM: config.pipeline.account_id,
-        PLATFORM_PRINCIPALS_PARAM: ",".join(dict.fromkeys([*platform, *config.pipeline.operators])),
+        OPERATORS_PARAM: ",".join(config.pipeline.operators),
         DEV_ACCOUNTS_PARAM: ",".join(dict.fromkeys(s.dev_account for s in config.account_sets)),
     }
 
@@ -116,8 +131,8 @@ def assets_parameters(config: PlatformConfig, region: str) -> dict[str, str]:
 def config_parameters(config: PlatformConfig, record: StackRecord) -> dict[str, str]:
     if record.kind is StackKind.ASSETS:
         return assets_parameters(config, record.region)
-    if record.kind is StackKind.BOOTSTRAP:
-        return bootstrap_parameters(config, record.account)
+    if record.kind in (StackKind.BOOTSTRAP, StackKind.BOOTSTRAP_STACKSET):  # the same parameters
+        return bootstrap_parameters(config)
     raise PlanError(f"{record.label}: no parameters come from the config")  # a graph bug, not user input
 
 

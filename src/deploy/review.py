@@ -105,8 +105,8 @@ def review(
     new_parameters: dict[str, str],
 ) -> Review:
     """`old_template` None: the stack is being created."""
-    old_resources = (old_template or {}).get("Resources", {})
-    new_resources = new_template.get("Resources", {})
+    old_resources = _expand_nested((old_template or {}).get("Resources", {}))
+    new_resources = _expand_nested(new_template.get("Resources", {}))
     result = Review(changes=changes)
     defaults = {k: str(v["Default"]) for k, v in new_template.get("Parameters", {}).items() if "Default" in v}
     new_parameters = {**defaults, **new_parameters}  # what the stack will really get
@@ -125,6 +125,22 @@ def review(
         result.statements += _statement_changes(logical_id, old, new)
         result.managed_policies_added += sorted(set(_managed_policies(new)) - set(_managed_policies(old)))
     return result
+
+
+def _expand_nested(resources: dict) -> dict:
+    """A StackSet's TemplateBody is a template in a string: parsed, its roles and policies are
+    reviewed like the outer stack's (a trust change in the bootstrap StackSet is broadening)."""
+    expanded = {}
+    for logical_id, resource in resources.items():
+        body = resource.get("Properties", {}).get("TemplateBody") if isinstance(resource, dict) else None
+        if resource.get("Type") == "AWS::CloudFormation::StackSet" and isinstance(body, str):
+            try:
+                parsed = json.loads(body)
+            except ValueError:  # YAML or not a template: compared as text
+                parsed = body
+            resource = {**resource, "Properties": {**resource["Properties"], "TemplateBody": parsed}}
+        expanded[logical_id] = resource
+    return expanded
 
 
 # Resources whose properties decide who may do what, besides policy documents.

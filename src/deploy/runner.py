@@ -11,13 +11,14 @@ from typing import Callable
 from src import contracts
 from src.aws import Aws
 from src.config import PlatformConfig
+from src.deploy import stackset_status
 from src.deploy.changeset import Mode, Outcome, StackDeployer, StackSpec
 from src.deploy.console import Console, prefix_of
 from src.deploy.plan import stack_parameters
 from src.deploy.preflight import check_before_deploy, lookup_parameters, template_uploader
 from src.deploy.review import Review
 from src.deploy.scheduler import DEFAULT_CONCURRENCY, RunResult, run_graph
-from src.stack_graph import StackRecord, stack_tags
+from src.stack_graph import StackKind, StackRecord, stack_tags
 
 Approve = Callable[[StackRecord, Review], bool]
 
@@ -93,12 +94,18 @@ def deploy_stacks(
             role_arn=None if record.own_credentials else service_role_arn(aws, config, record.account),
             color=console.color,
         )
-        return deployer.deploy(
+        outcome = deployer.deploy(
             spec,
             mode=options.mode,
             approve=(lambda review: approve(record, review)) if approve else None,
             confirm_recreate=confirm_recreate,
         )
+        if record.kind is StackKind.BOOTSTRAP_STACKSET and options.mode is Mode.EXECUTE and outcome.status.succeeded:
+            # The stack completing is not enough: every target account needs its instance.
+            state = stackset_status.check_after_deploy(target.client("cloudformation", record.region), config,
+                                                       echo=echo, poll_seconds=options.poll_seconds)
+            outcome = dataclasses.replace(outcome, stackset=state.as_json())
+        return outcome
 
     console.begin([prefix_of(r) for r in records])
     try:

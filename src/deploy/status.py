@@ -13,9 +13,11 @@ import botocore.exceptions
 
 from src.aws import Aws, AwsError
 from src.config import PlatformConfig
+from src.deploy import stackset_status
 from src.deploy.scheduler import DEFAULT_CONCURRENCY
+from src.deploy.stackset_status import StackSetState
 from src.package.freshness import StalePackage, needed_sources, stale_sources
-from src.stack_graph import ParameterSource, StackRecord
+from src.stack_graph import ParameterSource, StackKind, StackRecord
 
 NOT_DEPLOYED = "NOT_DEPLOYED"
 
@@ -28,6 +30,7 @@ class StackStatus:
     drift: str = ""  # IN_SYNC, DRIFTED, ... when asked for
     package: str = "n/a"  # current, stale, n/a (the stack takes nothing from the package)
     reason: str = ""
+    stackset: StackSetState | None = None  # the bootstrap StackSet's instances
 
     def as_json(self) -> dict:
         return {
@@ -41,6 +44,7 @@ class StackStatus:
             "drift": self.drift or None,
             "package": self.package,
             "reason": self.reason or None,
+            "stackSet": self.stackset.as_json() if self.stackset else None,
         }
 
 
@@ -85,6 +89,8 @@ def _describe(aws: Aws, config: PlatformConfig, record: StackRecord, drift: bool
             return StackStatus(record, NOT_DEPLOYED)
         raise
     found = StackStatus(record, stack["StackStatus"], stack.get("LastUpdatedTime") or stack.get("CreationTime"))
+    if record.kind is StackKind.BOOTSTRAP_STACKSET:
+        found.stackset = stackset_status.read(cfn, config)
     if drift:
         try:
             found.drift = _detect_drift(cfn, record.name, poll)

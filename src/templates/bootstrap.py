@@ -48,7 +48,7 @@ from src.templates.iam import (
 )
 from src.templates.storage import checkov_skips
 
-PLATFORM_PRINCIPALS_PARAM = "PlatformPrincipalArns"
+OPERATORS_PARAM = "OperatorArns"
 PIPELINE_ACCOUNT_PARAM = "PipelineAccountId"
 DEV_ACCOUNTS_PARAM = "DevAccountIds"
 STACK_ACTIONS = (
@@ -75,6 +75,8 @@ PROJECT_SERVICES = ("s3", "kms", "sagemaker", "codecommit", "codebuild", "codepi
 
 
 def add_parameters(t: Template) -> None:
+    """The same values for every target account, so one StackSet parameter set serves them all
+    (accounts that join an OU later included)."""
     t.add_parameter(
         Parameter(
             PIPELINE_ACCOUNT_PARAM,
@@ -85,11 +87,10 @@ def add_parameters(t: Template) -> None:
     )
     t.add_parameter(
         Parameter(
-            PLATFORM_PRINCIPALS_PARAM,
+            OPERATORS_PARAM,
             Type="CommaDelimitedList",
             Default="",
-            Description="Roles and operators of the pipeline account that may deploy here (ARNs, * allowed): "
-            "the platform pipeline and package roles of sets whose DEV account this is, and the configured operators.",
+            Description="Principals of the pipeline account that run build.py package/deploy (ARNs, * allowed).",
         )
     )
     t.add_parameter(
@@ -102,30 +103,54 @@ def add_parameters(t: Template) -> None:
 
 
 def deploy_role_trust(prefix: str) -> dict:
-    """Named principals only (aws:PrincipalArn), never whole accounts: a role of the pipeline
-    account listed in PlatformPrincipalArns, or a project deploy pipeline role in a DEV account."""
+    """Named principals only (aws:PrincipalArn), never whole accounts:
+    - a set's platform pipeline or package role in the pipeline account, only where its
+      `mlops:dev-account` tag names this account (the set's DEV account);
+    - an operator listed in OperatorArns;
+    - a project deploy pipeline role in a DEV account. Accounts are matched by
+      aws:PrincipalAccount (12 characters each) rather than listed as principals (an ARN each),
+      so the trust policy stays within IAM's size limit for ~100 DEV accounts."""
+    pipeline_account = Sub("arn:${AWS::Partition}:iam::${%s}:root" % PIPELINE_ACCOUNT_PARAM)
+    platform_roles = [Sub(f"arn:${{AWS::Partition}}:iam::${{{PIPELINE_ACCOUNT_PARAM}}}:role/{pattern}")
+                      for pattern in contracts.platform_role_patterns(prefix)]
     platform = {
-        "Sid": "PlatformPipelinesAndOperators",
+        "Sid": "PlatformPipelinesOfThisDevAccount",
         "Effect": "Allow",
         "Action": ["sts:AssumeRole"],
-        "Principal": {"AWS": Sub("arn:${AWS::Partition}:iam::${%s}:root" % PIPELINE_ACCOUNT_PARAM)},
-        "Condition": {"ArnLike": {"aws:PrincipalArn": Ref(PLATFORM_PRINCIPALS_PARAM)}},
+        "Principal": {"AWS": pipeline_account},
+        "Condition": {
+            "ArnLike": {"aws:PrincipalArn": platform_roles},
+            # Project roles (created in DEV accounts, perhaps the pipeline account) never count.
+            "ArnNotLike": {"aws:PrincipalArn": Sub(
+                f"arn:${{AWS::Partition}}:iam::*:role/{contracts.project_roles_pattern(prefix)}")},
+            "StringEquals": {f"aws:PrincipalTag/{contracts.TAG_DEV_ACCOUNT}": Ref("AWS::AccountId")},
+        },
+    }
+    operators = {
+        "Sid": "Operators",
+        "Effect": "Allow",
+        "Action": ["sts:AssumeRole"],
+        "Principal": {"AWS": pipeline_account},
+        # An empty OperatorArns matches nobody.
+        "Condition": {"ArnLike": {"aws:PrincipalArn": Ref(OPERATORS_PARAM)}},
     }
     projects = {
         "Sid": "ProjectDeployPipelines",
         "Effect": "Allow",
         "Action": ["sts:AssumeRole"],
-        "Principal": {"AWS": Ref(DEV_ACCOUNTS_PARAM)},
-        "Condition": {"ArnLike": {"aws:PrincipalArn": Sub(
-            f"arn:${{AWS::Partition}}:iam::*:role/{contracts.project_deploy_pipeline_role_pattern(prefix)}")}},
+        "Principal": {"AWS": "*"},
+        "Condition": {
+            "StringEquals": {"aws:PrincipalAccount": Ref(DEV_ACCOUNTS_PARAM)},
+            "ArnLike": {"aws:PrincipalArn": Sub(
+                f"arn:${{AWS::Partition}}:iam::*:role/{contracts.project_deploy_pipeline_role_pattern(prefix)}")},
+        },
     }
-    # An empty PlatformPrincipalArns (PREPROD/PROD accounts without operators) matches nobody.
-    return {"Version": POLICY_VERSION, "Statement": [platform, projects]}
+    return {"Version": POLICY_VERSION, "Statement": [platform, operators, projects]}
 
 
 def add_deploy_role(t: Template, config: PlatformConfig) -> iam.Role:
     prefix = config.app_prefix
-    return t.add_resource(
+    deploy_role = t.add_resource(
         role(
             "CrossAccountDeployRole",
             name=contracts.deploy_role_name(prefix),
@@ -161,6 +186,13 @@ def add_deploy_role(t: Template, config: PlatformConfig) -> iam.Role:
             tags=None,
         )
     )
+    deploy_role.Metadata = checkov_skips(
+        ("CKV_AWS_60", "The ProjectDeployPipelines statement's Principal is '*' only so that DEV accounts are "
+                       "matched by aws:PrincipalAccount (12 characters each) instead of one ARN each, keeping the "
+                       "trust policy under IAM's size limit; it also requires the project deploy pipeline role "
+                       "name (aws:PrincipalArn), so only those roles of the configured DEV accounts match."),
+    )
+    return deploy_role
 
 
 def service_catalog_statements(prefix: str) -> list[Any]:

@@ -24,6 +24,7 @@ from src.templates.storage import (
     add_access_log_bucket,
     add_encrypted_bucket,
 )
+from src.templates.tags import dev_account_tags
 
 SOURCE = "Source"
 PACKAGED = "Packaged"
@@ -91,7 +92,7 @@ def add_package_role(t: Template, config: PlatformConfig, account_set: AccountSe
     return t.add_resource(
         role(
             "PackageCodeBuildRole",
-            name=f"{config.app_prefix}-{account_set.name}-package",
+            name=contracts.package_role_name(config.app_prefix, account_set.name),
             description="Renders, lints and packages the platform in CodeBuild",
             trust=service_trust(Service.CODEBUILD, source_arns=[arn("codebuild", f"project/{name}")]),
             statements=[
@@ -100,7 +101,7 @@ def add_package_role(t: Template, config: PlatformConfig, account_set: AccountSe
                 *assets_statements(config),
                 *seed_parameter_statements(config, account_set),
             ],
-            tags=None,
+            tags=dev_account_tags(account_set.dev_account),
         )
     )
 
@@ -110,7 +111,7 @@ def add_pipeline_role(t: Template, config: PlatformConfig, account_set: AccountS
     return t.add_resource(
         role(
             "PipelineRole",
-            name=f"{prefix}-{name}-pipeline",
+            name=contracts.platform_pipeline_role_name(prefix, name),
             description=f"Runs the platform pipeline of account set '{name}'",
             trust=service_trust(Service.CODEPIPELINE),
             statements=[
@@ -122,7 +123,7 @@ def add_pipeline_role(t: Template, config: PlatformConfig, account_set: AccountS
                 ),
                 allow(["sts:AssumeRole"], [deploy_role_arn(prefix, account_set.dev_account)]),
             ],
-            tags=None,
+            tags=dev_account_tags(account_set.dev_account),
         )
     )
 

@@ -33,3 +33,9 @@ def project_tag_map() -> dict:
 def studio_visible_tags() -> Tags:
     """Service Catalog products with this tag show up in SageMaker Studio's project templates."""
     return Tags({contracts.TAG_STUDIO_VISIBILITY: "true"})
+
+
+def dev_account_tags(dev_account: str) -> Tags:
+    """A platform role that deploys into one DEV account; the bootstrap deploy role there
+    trusts it by this tag (templates/bootstrap.py)."""
+    return Tags({contracts.TAG_DEV_ACCOUNT: dev_account})
