@@ -74,9 +74,15 @@ def install() -> None:
             stackset.parameters = _parameters(props)
             stackset.instances.template = stackset.template
             stackset.instances.parameters = stackset.parameters
-            # What the instances should be now: every current one goes and comes back with the
-            # new template and parameters, and targets added or removed are followed.
-            _delete_all_instances(stackset)
+            # Every instance's stack is updated to the new template and parameters; targets
+            # added get an instance, targets removed lose theirs.
+            wanted = _targets(stackset, props)
+            for instance in list(stackset.stack_instances):
+                if (instance.account_id, instance.region_name) not in wanted:
+                    stackset.delete_stack_instances([instance.account_id], [instance.region_name])
+                else:
+                    instance.template = stackset.template
+                    instance.stack.update(template=stackset.template, parameters=stackset.parameters)
             _create_instances(backend, props, props.get("StackInstancesGroup", []))
             stackset._create_operation(operation_id=_uuid(), action="UPDATE", status="SUCCEEDED")
             return original_resource
@@ -135,6 +141,18 @@ def _create_instances(backend, props: dict, groups: list[dict]) -> None:
             props["StackSetName"], accounts=[] if service_managed else targets.get("Accounts", []),
             regions=group["Regions"], parameters=group.get("ParameterOverrides", []),
             deployment_targets=targets if service_managed else None)
+
+
+def _targets(stackset, props: dict) -> set[tuple[str, str]]:
+    """(account, region) of every instance the StackInstancesGroup asks for."""
+    found = set()
+    for group in props.get("StackInstancesGroup", []):
+        targets = group.get("DeploymentTargets", {})
+        accounts = targets.get("Accounts", [])
+        if targets.get("OrganizationalUnitIds"):
+            accounts = _accounts_in(stackset.instances.org_backend, targets["OrganizationalUnitIds"])
+        found |= {(account, region) for account in accounts for region in group["Regions"]}
+    return found
 
 
 def _delete_all_instances(stackset) -> None:

@@ -115,7 +115,7 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
     report.raise_if_any()
     # No problem reported means every part validated.
     assert prefix and pipeline and repository and sets and service_catalog and bootstrap and limits
-    return PlatformConfig(
+    config = PlatformConfig(
         app_prefix=prefix,
         pipeline=pipeline,
         repository=repository,
@@ -126,6 +126,13 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
         limits=limits,
         source=source,
     )
+    # Sizes and counts that grow with the sets, measured on what the config renders.
+    from src.limits import limit_problems  # it renders policies: templates import this package
+
+    problems = limit_problems(config)
+    if problems:
+        raise ConfigError(source, problems=problems)
+    return config
 
 
 def _app_prefix(top: Section) -> str | None:

@@ -64,7 +64,8 @@ class Authorizer:
         boundary = None
         if role.permissions_boundary_arn:
             boundary = _default_document(backend.get_policy(role.permissions_boundary_arn))
-        return Principal(arn=role_arn, policies=tuple(policies), boundary=boundary)
+        tags = tuple(sorted((t["Key"], t["Value"]) for t in backend.list_role_tags(name, None)[0]))
+        return Principal(arn=role_arn, policies=tuple(policies), boundary=boundary, tags=tags)
 
     def resource_policy(self, check: Check) -> tuple[dict | None, str | None]:
         arn = check.resource
@@ -94,8 +95,10 @@ class Authorizer:
 
     def decide(self, principal: Principal, check: Check, origin: str) -> Decision:
         policy, owner = self.resource_policy(check)
+        # A role's tags are its sessions' principal tags (aws:PrincipalTag/<key>).
         context = {"aws:PrincipalArn": principal.arn, "aws:PrincipalAccount": principal.account,
-                   "aws:SecureTransport": "true", **check.context} if not principal.is_service else dict(check.context)
+                   "aws:SecureTransport": "true", **{f"aws:PrincipalTag/{k}": v for k, v in principal.tags},
+                   **check.context} if not principal.is_service else dict(check.context)
         decision = evaluate(principal, Request(check.action, check.resource, context, policy, owner))
         with self._lock:
             self.records.append(Record(principal.arn, check.action, check.resource, decision.allowed,

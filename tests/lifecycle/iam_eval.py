@@ -43,6 +43,7 @@ class Principal:
     arn: str  # role ARN (arn:aws:iam::<account>:role/<path><name>) or a service name
     policies: tuple[dict, ...] = ()
     boundary: dict | None = None
+    tags: tuple[tuple[str, str], ...] = ()  # the role's tags: aws:PrincipalTag/<key> in requests
 
     @property
     def is_service(self) -> bool:
