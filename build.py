@@ -359,12 +359,14 @@ def selection_options(set_help: str = "Only this account set's stacks (and the s
         command = click.option(
             "--stack", "only_stack",
             help="Only this stack: a name, NAME@REGION, or a kind (assets, bootstrap, service-catalog, codecommit, "
-                 "pipeline).",
+                 "pipeline; with bootstrap.mode stackset: bootstrap-stackset, stackset-administration-role, "
+                 "stackset-execution-role).",
         )(command)
         command = click.option(
             "--bootstrap",
             is_flag=True,
-            help="Also act on the bootstrap stack of the account these credentials belong to.",
+            help="Also act on the bootstrap stack (stackset mode, self-managed: the StackSet execution role stack) "
+                 "of the account these credentials belong to.",
         )(command)
         return click.option(
             "--concurrency", type=click.IntRange(min=1), default=DEFAULT_CONCURRENCY, show_default=True,
@@ -516,6 +518,9 @@ def deploy(obj, profile, region, endpoint_url, poll_interval, package_dir, outpu
     Stacks that do not depend on each other deploy at once (--concurrency); a stack waits for
     the ones it needs: assets -> Service Catalog (per set, DEV account) -> pipeline (per set),
     assets -> CodeCommit -> pipeline; with --bootstrap, this account's bootstrap stack first.
+    With bootstrap.mode stackset, the StackSet stack (when these credentials are the StackSet
+    administrator account's) comes first, and deploy then waits for its operations and fails
+    if any target account lacks a current instance.
     Each change set is printed (resources, parameters old -> new, changed properties, IAM
     statements added/removed) and executed unless it needs approval (--require-approval).
     Unchanged stacks are reported as "up to date" and left alone. A failed stack stops the

@@ -23,7 +23,7 @@ import boto3
 
 from src import contracts
 from src.aws import Aws, AwsOptions
-from src.config import PlatformConfig
+from src.config import PermissionModel, PlatformConfig
 from src.deploy.console import Console
 from src.deploy.plan import select
 from src.deploy.runner import RunOptions, deploy_stacks, prepare_specs
@@ -95,7 +95,14 @@ def as_single_account(config: PlatformConfig, account: str) -> PlatformConfig:
         for s in config.account_sets
     )
     pipeline = dataclasses.replace(config.pipeline, account_id=account)
-    return dataclasses.replace(config, pipeline=pipeline, account_sets=sets)
+    bootstrap = config.bootstrap
+    if config.stackset is not None:
+        # A throwaway emulator has no organization: a service-managed StackSet becomes a
+        # self-managed one in the one account (the same template, instances and checks).
+        stackset = dataclasses.replace(config.stackset, admin_account=account, additional_accounts=(),
+                                       permission_model=PermissionModel.SELF_MANAGED, organizational_units=())
+        bootstrap = dataclasses.replace(bootstrap, stackset=stackset)
+    return dataclasses.replace(config, pipeline=pipeline, account_sets=sets, bootstrap=bootstrap)
 
 
 def run_local(config: PlatformConfig, repo_root: Path, *, echo: Echo = print, poll_seconds: float = 0.2,

@@ -484,3 +484,32 @@ def test_stackset_mode_config_is_typed(tmp_path):
     manual = dataclasses.replace(config, bootstrap=dataclasses.replace(config.bootstrap,
                                                                        mode=type(config.bootstrap.mode)("manual")))
     assert manual.stackset is None
+
+
+def test_no_role_in_the_pipeline_account_may_write_iam_so_none_can_retag_itself():
+    """The deploy roles trust the platform roles by their mlops:dev-account tag: retagging a
+    role must stay as privileged as creating one."""
+    config = config_of(SELF_MANAGED)
+    rendered = render_all(config)
+    pipeline_account = [r.template for r in stack_graph(config) if r.account == config.pipeline.account_id
+                        and r.kind in (StackKind.ASSETS, StackKind.CODECOMMIT, StackKind.PIPELINE)]
+    roles = 0
+    for path in dict.fromkeys(pipeline_account):
+        for resource in json.loads(rendered[path])["Resources"].values():
+            if resource["Type"] != "AWS::IAM::Role":
+                continue
+            roles += 1
+            for policy in resource["Properties"].get("Policies", []):
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                    assert not [a for a in actions if a.lower().startswith("iam:") and a != "iam:PassRole"], path
+    assert roles >= 6
+
+
+def test_build_py_local_runs_a_service_managed_stackset_as_self_managed_in_the_emulators_account():
+    from src.local import as_single_account
+
+    local = as_single_account(config_of(SERVICE_MANAGED), ACCOUNT)
+    assert local.stackset.permission_model.value == "self-managed"
+    assert local.stackset.admin_account == ACCOUNT
+    assert stackset.target_accounts(local) == (ACCOUNT,)
