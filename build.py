@@ -432,6 +432,7 @@ def _run_stacks(obj: Context, profile, region, endpoint_url, poll_interval, pack
         aws = _aws(obj, profile, region or config.pipeline.region, endpoint_url)
         rendered = render_all(config)
         records = _select(obj, aws, only_set, only_stack, bootstrap)
+        _note_stackset_elsewhere(obj, config, records, only_stack)
         specs = prepare_specs(config, records, rendered, package_dir, _overrides(records, rendered, parameters_file))
         if not allow_stale:
             check_fresh(config, records, rendered, ROOT, package_dir)
@@ -443,6 +444,18 @@ def _run_stacks(obj: Context, profile, region, endpoint_url, poll_interval, pack
 
     aws, results = _fail_cleanly(obj, action)
     return aws, results
+
+
+def _note_stackset_elsewhere(obj: Context, config, records, only_stack) -> None:
+    """Stackset mode, credentials of another account than the StackSet administrator's: the
+    StackSet stack is left out (its dependents take it as done); say so."""
+    from src.stack_graph import StackKind
+
+    if config.stackset is None or only_stack is not None:
+        return
+    if not any(r.kind is StackKind.BOOTSTRAP_STACKSET for r in records):
+        obj.say(f"note: bootstrap-stackset lives in the StackSet administrator account {config.stackset.admin_account}; "
+                "it is left out here (deploy it with that account's credentials)")
 
 
 def _report(obj: Context, aws, results, *, command: str) -> bool:

@@ -238,6 +238,16 @@ def bootstrap_stackset_stack_name(prefix: str) -> str:
     return f"{prefix}-bootstrap-stackset"
 
 
+def stackset_administration_role_name(prefix: str) -> str:
+    """Default administration role (self-managed). Not AWS's AWSCloudFormationStackSet* names:
+    an account may already have those, often with AdministratorAccess, for other StackSets."""
+    return f"{prefix}-stackset-administration"
+
+
+def stackset_execution_role_name(prefix: str) -> str:
+    return f"{prefix}-stackset-execution"
+
+
 def stackset_admin_role_stack_name(prefix: str) -> str:
     return f"{prefix}-stackset-administration-role"
 

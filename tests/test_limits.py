@@ -22,9 +22,9 @@ def problems_of(data: dict) -> list[str]:
     return info.value.lines
 
 
-def test_64_sets_fit_every_limit_with_room():
-    figures = measured(parse_config(config_with_sets(64)))
-    assert figures["trust_policy"] < 2048
+def test_64_sets_fit_every_limit_with_the_raised_trust_policy_quota():
+    figures = measured(parse_config(config_with_sets(64)))  # limits.role_trust_policy_size: 4096
+    assert figures["trust_policy"] < 4096
     assert figures["longest_parameter"] < MAX_PARAMETER_VALUE
     assert figures["assets_bucket_policy"] < MAX_BUCKET_POLICY
     assert figures["assets_key_policy"] < MAX_KEY_POLICY
@@ -41,16 +41,18 @@ def test_the_measured_trust_policy_is_the_rendered_one():
     assert trust_policy_size(config) == len(json.dumps(stored, separators=(",", ":")))
 
 
-def test_too_many_dev_accounts_for_the_trust_policy_quota_is_refused_at_load():
-    assert problems_of(config_with_sets(100)) == [
-        "cfg.yaml: account_sets: the bootstrap deploy role's trust policy would be 2366 > 2048 characters (IAM's role "
-        "trust policy quota; 100 DEV accounts, 0 operators): ask AWS to raise the quota (up to 4096) and set "
+def test_too_many_dev_accounts_for_the_default_trust_policy_quota_is_refused_at_load():
+    assert problems_of({**config_with_sets(64), "limits": {}}) == [
+        "cfg.yaml: account_sets: the bootstrap deploy role's trust policy would be 2840 > 2048 characters (IAM's role "
+        "trust policy quota; 64 DEV accounts, 0 operators): ask AWS to raise the quota (up to 4096) and set "
         "limits.role_trust_policy_size, or use fewer DEV accounts"]
 
 
-def test_a_raised_trust_policy_quota_lets_more_dev_accounts_in():
-    config = parse_config({**config_with_sets(100), "limits": {"role_trust_policy_size": 4096}})
-    assert len(config.account_sets) == 100
+@pytest.mark.parametrize("sets,quota", [(37, 2048), (105, 4096)])
+def test_the_largest_config_each_trust_policy_quota_takes(sets, quota):
+    assert len(parse_config({**config_with_sets(sets), "limits": {"role_trust_policy_size": quota}}).account_sets) == sets
+    with pytest.raises(ConfigError):
+        parse_config({**config_with_sets(sets + 1), "limits": {"role_trust_policy_size": quota}})
 
 
 def test_the_trust_policy_does_not_grow_with_sets_sharing_a_prod_account():
@@ -62,19 +64,20 @@ def test_the_trust_policy_does_not_grow_with_sets_sharing_a_prod_account():
 
 
 def test_too_many_dev_accounts_overflow_the_parameters_and_every_overflow_is_named():
-    data = {**config_with_sets(320, regions=("eu-west-1",)), "limits": {"role_trust_policy_size": 4096}}
+    data = config_with_sets(320, regions=("eu-west-1",))
     assert problems_of(data) == [
         "cfg.yaml: account_sets: the DevAccountIds parameter of the bootstrap stack would be 4159 > 4096 characters "
         "(CloudFormation's limit for a parameter value; 320 entries): use fewer DEV accounts",
         "cfg.yaml: account_sets: the ReaderAccountIds parameter of the assets stack would be 4172 > 4096 characters "
         "(CloudFormation's limit for a parameter value; 321 entries): use fewer DEV accounts in one region",
-        "cfg.yaml: account_sets: the bootstrap deploy role's trust policy would be 5666 > 4096 characters (IAM's role "
+        "cfg.yaml: account_sets: the bootstrap deploy role's trust policy would be 10520 > 4096 characters (IAM's role "
         "trust policy quota; 320 DEV accounts, 0 operators): ask AWS to raise the quota (up to 4096) and set "
         "limits.role_trust_policy_size, or use fewer DEV accounts",
     ]
 
 
 def test_more_buckets_than_the_account_quota_is_refused():
-    assert problems_of({**config_with_sets(64), "limits": {"buckets_per_account": 100}}) == [
+    assert problems_of({**config_with_sets(64), "limits": {"role_trust_policy_size": 4096,
+                                                           "buckets_per_account": 100}}) == [
         "cfg.yaml: account_sets: the platform would create 136 > 100 S3 buckets in the pipeline account 111111111111 "
         "(limits.buckets_per_account, S3's quota): ask AWS for more and raise the limit, or use fewer account sets"]

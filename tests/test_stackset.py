@@ -94,9 +94,10 @@ def test_self_managed_targets_every_account_of_the_sets_and_the_additional_ones_
     assert "CallAs" not in props and "AutoDeployment" not in props
     assert props["StackInstancesGroup"][0]["DeploymentTargets"]["Accounts"] == [
         "222222222222", "333333333333", "444444444444", "555555555555", "888888888888"]
-    assert props["ExecutionRoleName"] == "AWSCloudFormationStackSetExecutionRole"
+    # Not AWS's AWSCloudFormationStackSet* names, which an account may already use for others.
+    assert props["ExecutionRoleName"] == "mlops-stackset-execution"
     assert props["AdministrationRoleARN"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/AWSCloudFormationStackSetAdministrationRole"}
+        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/mlops-stackset-administration"}
     assert props["OperationPreferences"]["MaxConcurrentPercentage"] == 25
     assert props["OperationPreferences"]["FailureTolerancePercentage"] == 0
 
@@ -129,12 +130,22 @@ def test_the_execution_role_trusts_only_the_administration_role_and_writes_only_
     assert trust == [{"Action": ["sts:AssumeRole"], "Effect": "Allow",
                       "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::111111111111:root"}},
                       "Condition": {"ArnEquals": {"aws:PrincipalArn": {"Fn::Sub": (
-                          "arn:${AWS::Partition}:iam::111111111111:role/AWSCloudFormationStackSetAdministrationRole")}}}}]
+                          "arn:${AWS::Partition}:iam::111111111111:role/mlops-stackset-administration")}}}}]
     iam_resources = {r["Fn::Sub"] for s in role["Policies"][0]["PolicyDocument"]["Statement"]
                      if any(a.startswith("iam:") for a in s["Action"]) for r in s["Resource"]}
     created = json.loads(render_all(config)[contracts.dist_bootstrap()])["Resources"]
     names = {p["Properties"].get("RoleName") or p["Properties"].get("ManagedPolicyName") for p in created.values()}
     assert {r.rsplit("/", 1)[1] for r in iam_resources} == names
+    stack_statement = next(s for s in role["Policies"][0]["PolicyDocument"]["Statement"]
+                           if s["Action"] == ["cloudformation:*"])
+    assert stack_statement["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:"
+                                            "${AWS::AccountId}:stack/StackSet-mlops-bootstrap-"
+                                            "????????-????-????-????-????????????/*"}]
+
+
+def test_auto_deployment_off_renders_no_retain_setting():
+    section = {**SERVICE_MANAGED, "auto_deployment": False, "retain_stacks_on_account_removal": False}
+    assert stackset_resource(config_of(section))["Properties"]["AutoDeployment"] == {"Enabled": False}
 
 
 # --- graph ---------------------------------------------------------------------------------------------
@@ -179,6 +190,8 @@ def test_the_stackset_stacks_are_chosen_only_with_the_admin_accounts_credentials
                                                   "(these are account 222222222222's)"),
     ("stackset-execution-role", "222222222222", False, "'stackset-execution-role' is deployed with each target "
                                                        "account's own credentials: add --bootstrap"),
+    ("stackset-execution-role", "777777777777", True, "'stackset-execution-role': account 777777777777 is not a "
+                                                      "target of the StackSet"),
 ])
 def test_a_stackset_stack_out_of_reach_says_how_it_is_deployed(wanted, caller, bootstrap_flag, message):
     with pytest.raises(PlanError) as info:
@@ -236,6 +249,9 @@ PIPELINE = "arn:aws:iam::111111111111:role/"
     # ... and nowhere else, not even where another set's DEV account is
     ("555555555555", f"{PIPELINE}mlops-first-pipeline", {"mlops:dev-account": "222222222222"}, False),
     ("333333333333", f"{PIPELINE}mlops-first-pipeline", {"mlops:dev-account": "222222222222"}, False),
+    # retagged or created for a PREPROD/PROD account: those trust no platform role at all
+    ("444444444444", f"{PIPELINE}mlops-first-pipeline", {"mlops:dev-account": "444444444444"}, False),
+    ("333333333333", f"{PIPELINE}mlops-anything-package", {"mlops:dev-account": "333333333333"}, False),
     ("222222222222", f"{PIPELINE}mlops-first-pipeline", {}, False),
     # a project role named like a platform role never counts, whatever its tag
     ("222222222222", f"{PIPELINE}mlops-p-abc123-package", {"mlops:dev-account": "222222222222"}, False),
@@ -248,12 +264,6 @@ PIPELINE = "arn:aws:iam::111111111111:role/"
 ])
 def test_the_one_parameter_set_trusts_the_right_roles_in_every_account(account, role, tags, allowed):
     assert may_assume(config_of(SERVICE_MANAGED), account, role, tags) is allowed
-
-
-def test_the_bootstrap_parameters_are_the_same_for_every_account():
-    import inspect
-
-    assert list(inspect.signature(bootstrap_parameters).parameters) == ["config"]
 
 
 def test_each_platform_role_is_tagged_with_its_sets_dev_account():
@@ -283,6 +293,22 @@ def test_a_trust_change_inside_the_stacksets_template_is_broadening():
         "BootstrapStackSet.TemplateBody.Resources.CrossAccountDeployRole.Properties.AssumeRolePolicyDocument"]
 
 
+@pytest.mark.parametrize("path,value", [
+    (("StackInstancesGroup", 0, "DeploymentTargets", "Accounts"), ["222222222222", "999999999999"]),
+    (("AutoDeployment",), {"Enabled": False}),
+])
+def test_a_change_of_where_the_stackset_deploys_is_broadening(path, value):
+    config = config_of(SELF_MANAGED)
+    old = json.loads(render_all(config)[contracts.dist_bootstrap_stackset()])
+    new = copy.deepcopy(old)
+    node = new["Resources"]["BootstrapStackSet"]["Properties"]
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    unchanged = {"OperatorArns": ""}
+    assert review([], old, new, unchanged, unchanged).broadening_reasons == ["changes where BootstrapStackSet deploys"]
+
+
 def test_a_changed_operator_list_of_the_stackset_grants_access():
     config = config_of(SELF_MANAGED)
     template = json.loads(render_all(config)[contracts.dist_bootstrap_stackset()])
@@ -301,6 +327,7 @@ def stubbed(config, instances: list[dict], operations: list[dict]):
     name = contracts.bootstrap_stackset_name(config.app_prefix)
     extra = stackset_status.call_as(config)
     stub.add_response("list_stack_instances", {"Summaries": instances}, {"StackSetName": name, **extra})
+    # (list_stack_set_operations, paginated like the instances)
     stub.add_response("list_stack_set_operations", {"Summaries": operations}, {"StackSetName": name, **extra})
     stub.activate()
     return cfn
@@ -372,8 +399,7 @@ def test_self_managed_stackset_bootstraps_deploys_reports_and_destroys(emu, tmp_
     instances = cfn.list_stack_instances(StackSetName="mlops-bootstrap")["Summaries"]
     assert [(i["Account"], i["Region"], i["Status"]) for i in instances] == [(ACCOUNT, "eu-west-1", "CURRENT")]
     assert BOOTSTRAP_ROLES <= role_names(ACCOUNT)  # created by the instance's stack
-    assert {"AWSCloudFormationStackSetAdministrationRole", "AWSCloudFormationStackSetExecutionRole"} <= role_names(
-        ACCOUNT)
+    assert {"mlops-stackset-administration", "mlops-stackset-execution"} <= role_names(ACCOUNT)
 
     status = emu.run("status", "--output", "json")
     row = next(s for s in json.loads(status.stdout)["stacks"] if s["kind"] == "bootstrap-stackset")
@@ -472,12 +498,6 @@ def test_a_failed_instance_on_the_emulator_fails_the_deploy_with_its_account(emu
                     "Account is suspended")
 
 
-def test_the_emulator_model_is_what_moto_uses_for_stacksets(server):
-    from moto.cloudformation import parsing
-
-    assert parsing.get_model_map()["AWS::CloudFormation::StackSet"].__name__ == "EmulatedStackSet"
-
-
 def test_stackset_mode_config_is_typed(tmp_path):
     config = config_of(SERVICE_MANAGED)
     assert config.stackset is not None and config.stackset.service_managed
@@ -486,23 +506,31 @@ def test_stackset_mode_config_is_typed(tmp_path):
     assert manual.stackset is None
 
 
-def test_no_role_in_the_pipeline_account_may_write_iam_so_none_can_retag_itself():
-    """The deploy roles trust the platform roles by their mlops:dev-account tag: retagging a
-    role must stay as privileged as creating one."""
+def test_no_platform_role_in_the_pipeline_account_may_write_iam_so_none_can_retag_itself():
+    """The deploy roles trust the platform roles by their mlops:dev-account tag: no role the
+    platform creates in the pipeline account may tag, create or change roles (inline policies,
+    managed policies and wildcards included). Other IAM principals of the pipeline account are
+    the platform team's to govern (README, trust model)."""
     config = config_of(SELF_MANAGED)
     rendered = render_all(config)
     pipeline_account = [r.template for r in stack_graph(config) if r.account == config.pipeline.account_id
                         and r.kind in (StackKind.ASSETS, StackKind.CODECOMMIT, StackKind.PIPELINE)]
     roles = 0
     for path in dict.fromkeys(pipeline_account):
-        for resource in json.loads(rendered[path])["Resources"].values():
+        resources = json.loads(rendered[path])["Resources"]
+        for resource in resources.values():
+            if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+                raise AssertionError(f"{path}: separate policies would need the same check")
             if resource["Type"] != "AWS::IAM::Role":
                 continue
             roles += 1
+            assert "ManagedPolicyArns" not in resource["Properties"], path
             for policy in resource["Properties"].get("Policies", []):
                 for statement in policy["PolicyDocument"]["Statement"]:
+                    assert "NotAction" not in statement, path
                     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                    assert not [a for a in actions if a.lower().startswith("iam:") and a != "iam:PassRole"], path
+                    writes = [a for a in actions if a == "*" or (a.lower().startswith("iam:") and a != "iam:PassRole")]
+                    assert statement["Effect"] == "Deny" or not writes, (path, writes)
     assert roles >= 6
 
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from src import contracts
 from src.config.models import (
-    DEFAULT_ADMINISTRATION_ROLE,
     DEFAULT_BUCKETS_PER_ACCOUNT,
-    DEFAULT_EXECUTION_ROLE,
     DEFAULT_TRUST_POLICY_SIZE,
     MAX_TRUST_POLICY_SIZE,
     AccountSet,
@@ -39,7 +38,7 @@ ONE_REGION = ("the bootstrap stack holds only IAM (global) resources, so the Sta
               "pipeline.region; there is no region order or concurrency to choose")
 
 
-def parse_bootstrap(top: Section, pipeline_account: str | None) -> BootstrapSettings | None:
+def parse_bootstrap(top: Section, pipeline_account: str | None, prefix: str | None) -> BootstrapSettings | None:
     section = top.section("bootstrap", {})
     if section is None:
         return None
@@ -51,12 +50,12 @@ def parse_bootstrap(top: Section, pipeline_account: str | None) -> BootstrapSett
             section.refuse(key, "only with mode: stackset")
         section.finish()
         return None if mode is None else BootstrapSettings(mode=mode)
-    stackset = _stackset(section, pipeline_account)
+    stackset = _stackset(section, pipeline_account, prefix)
     section.finish()
     return None if stackset is None else BootstrapSettings(mode=mode, stackset=stackset)
 
 
-def _stackset(section: Section, pipeline_account: str | None) -> StackSetSettings | None:
+def _stackset(section: Section, pipeline_account: str | None, prefix: str | None) -> StackSetSettings | None:
     model = section.choice("permission_model", ..., PermissionModel)
     admin = section.account_id("admin_account", pipeline_account)
     values: dict[str, Any] = dict(permission_model=model, admin_account=admin,
@@ -66,21 +65,33 @@ def _stackset(section: Section, pipeline_account: str | None) -> StackSetSetting
             call_as=section.choice("call_as", CallAs.SELF.value, CallAs),
             organizational_units=_organizational_units(section),
             auto_deployment=section.flag("auto_deployment", True),
-            retain_stacks_on_account_removal=section.flag("retain_stacks_on_account_removal", False),
+            retain_stacks_on_account_removal=_retain(section),
         )
         for key in SELF_MANAGED_ONLY:
             section.refuse(key, "only with permission_model: self-managed (service-managed StackSets use the "
                                 "roles AWS Organizations creates, and reach accounts through organizational_units)")
     elif model is PermissionModel.SELF_MANAGED:
         values.update(
-            administration_role_name=_role_name(section, "administration_role_name", DEFAULT_ADMINISTRATION_ROLE),
-            execution_role_name=_role_name(section, "execution_role_name", DEFAULT_EXECUTION_ROLE),
+            administration_role_name=_role_name(
+                section, "administration_role_name", prefix and contracts.stackset_administration_role_name(prefix)),
+            execution_role_name=_role_name(
+                section, "execution_role_name", prefix and contracts.stackset_execution_role_name(prefix)),
             additional_accounts=section.strings("additional_accounts", [], check=_account_problem,
                                                 what="12-digit account ids"),
         )
         for key in SERVICE_MANAGED_ONLY:
             section.refuse(key, "only with permission_model: service-managed (AWS Organizations)")
     return complete(StackSetSettings, **values)
+
+
+def _retain(section: Section) -> bool | None:
+    """StackSets reads RetainStacksOnAccountRemoval only with auto-deployment on."""
+    retain = section.flag("retain_stacks_on_account_removal", False)
+    if retain and section.data.get("auto_deployment") is False:
+        return section.reject("retain_stacks_on_account_removal", "only with auto_deployment: true (it says what "
+                                                                   "happens to an auto-deployed account's stack when "
+                                                                   "the account leaves the OUs)")
+    return retain
 
 
 def _organizational_units(section: Section) -> tuple[str, ...] | None:
@@ -92,7 +103,7 @@ def _organizational_units(section: Section) -> tuple[str, ...] | None:
     return units
 
 
-def _role_name(section: Section, key: str, default: str) -> str | None:
+def _role_name(section: Section, key: str, default: str | None) -> str | None:
     return section.text(key, default, pattern=_ROLE_NAME_RE, max_len=64,
                         allowed="IAM role names use letters, digits and +=,.@_-")
 

@@ -105,7 +105,7 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
         max_len=63,
         check=_bucket_problem,
     )
-    bootstrap = parse_bootstrap(top, pipeline.account_id if pipeline else None)
+    bootstrap = parse_bootstrap(top, pipeline.account_id if pipeline else None, prefix)
     limits = parse_limits(top)
     top.finish()
     if assets_bucket and pipeline and sets:

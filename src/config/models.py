@@ -99,10 +99,6 @@ class OperationPreferences:
     concurrency_mode: ConcurrencyMode = ConcurrencyMode.SOFT
 
 
-DEFAULT_ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
-DEFAULT_EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
-
-
 @dataclass(frozen=True)
 class StackSetSettings:
     permission_model: PermissionModel
@@ -111,8 +107,9 @@ class StackSetSettings:
     organizational_units: tuple[str, ...] = ()  # service-managed
     auto_deployment: bool = True  # service-managed: accounts joining the OUs get the stack
     retain_stacks_on_account_removal: bool = False
-    administration_role_name: str = DEFAULT_ADMINISTRATION_ROLE  # self-managed
-    execution_role_name: str = DEFAULT_EXECUTION_ROLE  # self-managed
+    # Self-managed; the loader's defaults are <prefix>-stackset-administration / -execution.
+    administration_role_name: str = ""
+    execution_role_name: str = ""
     additional_accounts: tuple[str, ...] = ()  # self-managed: targets beyond the sets' accounts
     operation_preferences: OperationPreferences = field(default_factory=OperationPreferences)
 

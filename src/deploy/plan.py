@@ -91,12 +91,16 @@ def _unknown_stack(config: PlatformConfig, wanted: str, records: list[StackRecor
                 f"StackSet ('{StackKind.BOOTSTRAP_STACKSET.value}', in account {config.stackset.admin_account})")
     elsewhere = [r for r in stack_graph(config) if named(r, wanted) and r.own_credentials
                  and r.kind is not StackKind.BOOTSTRAP]
-    if elsewhere and elsewhere[0].kind is StackKind.STACKSET_EXECUTION_ROLE and not bootstrap_chosen:
-        return (f"'{wanted}' is deployed with each target account's own credentials: add --bootstrap to act on "
-                f"the execution role stack of the account these credentials belong to")
-    if elsewhere and elsewhere[0].kind is not StackKind.STACKSET_EXECUTION_ROLE:
+    if elsewhere and elsewhere[0].kind is StackKind.STACKSET_EXECUTION_ROLE:
+        if not bootstrap_chosen:
+            return (f"'{wanted}' is deployed with each target account's own credentials: add --bootstrap to act on "
+                    f"the execution role stack of the account these credentials belong to")
+        return (f"'{wanted}': account {caller} is not a target of the StackSet (the sets' accounts and "
+                f"bootstrap.additional_accounts)")
+    if elsewhere:
+        theirs = f" (these are account {caller}'s)" if caller else ""
         return (f"'{wanted}' lives in the StackSet administrator account {elsewhere[0].account} and is deployed "
-                f"with that account's credentials (these are account {caller or 'unknown'}'s)")
+                f"with that account's credentials{theirs}")
     if manual_bootstrap and not bootstrap_chosen:
         return (f"'{wanted}' is deployed with each target account's own credentials: add --bootstrap to act on "
                 f"the bootstrap stack of the account these credentials belong to")

@@ -64,6 +64,8 @@ class Review:
     managed_policies_added: list[str] = field(default_factory=list)
     # Changed parameters that policies or access-granting resources use (trust lists, readers).
     access_parameters: list[str] = field(default_factory=list)
+    # StackSets whose targets changed: the bootstrap roles (trusting the platform) reach new accounts.
+    target_changes: list[str] = field(default_factory=list)
 
     @property
     def broadening_reasons(self) -> list[str]:
@@ -73,6 +75,8 @@ class Review:
             reasons.append(f"attaches {', '.join(self.managed_policies_added)}")
         if self.access_parameters:
             reasons.append(f"changes {', '.join(self.access_parameters)}, which grant access")
+        if self.target_changes:
+            reasons.append(f"changes where {', '.join(self.target_changes)} deploys")
         removed = [c.logical_id for c in self.changes if c.action == "Remove"]
         if removed:
             reasons.append(f"removes {', '.join(removed)}")
@@ -121,10 +125,19 @@ def review(
         old = old_resources.get(logical_id, {}).get("Properties", {})
         new = new_resources.get(logical_id, {}).get("Properties", {})
         if old_template is not None and logical_id in old_resources and logical_id in new_resources:
-            result.properties += [ValueChange(f"{logical_id}.Properties{p}", a, b) for p, a, b in _diff(old, new, "")]
+            changed = list(_diff(old, new, ""))
+            result.properties += [ValueChange(f"{logical_id}.Properties{p}", a, b) for p, a, b in changed]
+            if new_resources[logical_id].get("Type") == STACKSET and any(
+                    p.startswith(STACKSET_TARGETS) for p, _, _ in changed):
+                result.target_changes.append(logical_id)
         result.statements += _statement_changes(logical_id, old, new)
         result.managed_policies_added += sorted(set(_managed_policies(new)) - set(_managed_policies(old)))
     return result
+
+
+STACKSET = "AWS::CloudFormation::StackSet"
+# Properties deciding which accounts a StackSet's template (e.g. the bootstrap roles) reaches.
+STACKSET_TARGETS = (".StackInstancesGroup", ".AutoDeployment", ".PermissionModel")
 
 
 def _expand_nested(resources: dict) -> dict:
@@ -132,8 +145,11 @@ def _expand_nested(resources: dict) -> dict:
     reviewed like the outer stack's (a trust change in the bootstrap StackSet is broadening)."""
     expanded = {}
     for logical_id, resource in resources.items():
-        body = resource.get("Properties", {}).get("TemplateBody") if isinstance(resource, dict) else None
-        if resource.get("Type") == "AWS::CloudFormation::StackSet" and isinstance(body, str):
+        if not isinstance(resource, dict):
+            expanded[logical_id] = resource
+            continue
+        body = resource.get("Properties", {}).get("TemplateBody")
+        if resource.get("Type") == STACKSET and isinstance(body, str):
             try:
                 parsed = json.loads(body)
             except ValueError:  # YAML or not a template: compared as text

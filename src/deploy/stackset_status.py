@@ -97,7 +97,8 @@ def read(cfn: Any, config: PlatformConfig) -> StackSetState:
                 detailed=summary.get("StackInstanceStatus", {}).get("DetailedStatus", ""),
                 reason=summary.get("StatusReason", "")))
     state.instances.sort(key=lambda i: (i.account, i.region))
-    operations = cfn.list_stack_set_operations(StackSetName=name, **call_as(config)).get("Summaries", [])
+    operations = [op for page in cfn.get_paginator("list_stack_set_operations").paginate(
+        StackSetName=name, **call_as(config)) for op in page.get("Summaries", [])]
     operations.sort(key=lambda op: str(op.get("CreationTimestamp", "")), reverse=True)
     state.operations = [Operation(op["OperationId"], op.get("Action", ""), op.get("Status", "")) for op in operations]
     state.problems = problems(config, state)
@@ -149,8 +150,8 @@ def wait(cfn: Any, config: PlatformConfig, *, echo: Echo, poll_seconds: float, t
 
 def _done(cfn: Any, config: PlatformConfig, operation: Operation) -> str:
     name = contracts.bootstrap_stackset_name(config.app_prefix)
-    results = cfn.list_stack_set_operation_results(StackSetName=name, OperationId=operation.id,
-                                                   **call_as(config)).get("Summaries", [])
+    results = [r for page in cfn.get_paginator("list_stack_set_operation_results").paginate(
+        StackSetName=name, OperationId=operation.id, **call_as(config)) for r in page.get("Summaries", [])]
     finished = sum(1 for r in results if r.get("Status") in ("SUCCEEDED", "FAILED", "CANCELLED"))
     return f"{finished}/{len(results)} accounts done"
 
@@ -185,10 +186,26 @@ def delete_instances(cfn: Any, config: PlatformConfig, *, echo: Echo, poll_secon
                                            OperationPreferences=_delete_preferences(config), **targets,
                                            **call_as(config))["OperationId"]
     echo(f"StackSet {name}: operation DELETE {operation}")
-    left = wait(cfn, config, echo=echo, poll_seconds=poll_seconds)
+    _wait_for(cfn, config, operation, echo=echo, poll_seconds=poll_seconds)
+    left = read(cfn, config)
     if left.instances:
         raise StackSetInstancesFailed(f"{len(left.instances)} instance(s) left after deleting: "
                                       + "; ".join(i.line().strip() for i in left.instances))
+
+
+def _wait_for(cfn: Any, config: PlatformConfig, operation_id: str, *, echo: Echo, poll_seconds: float,
+              timeout: float = 3600) -> None:
+    """Until the operation this run started has finished (it may not be listed at once)."""
+    name = contracts.bootstrap_stackset_name(config.app_prefix)
+    deadline = time.monotonic() + timeout
+    while True:
+        found = cfn.describe_stack_set_operation(StackSetName=name, OperationId=operation_id, **call_as(config))
+        status = found["StackSetOperation"]["Status"]
+        if status not in RUNNING or time.monotonic() > deadline:
+            if status != "SUCCEEDED":
+                echo(f"StackSet {name}: operation DELETE {operation_id} {status}")
+            return
+        time.sleep(poll_seconds)
 
 
 def _delete_preferences(config: PlatformConfig) -> dict[str, Any]:

@@ -78,7 +78,14 @@ def stack_status(
         return list(pool.map(one, records))
 
 
+ADMIN_ACCOUNT_KINDS = (StackKind.BOOTSTRAP_STACKSET, StackKind.STACKSET_ADMINISTRATION_ROLE)
+
+
 def _describe(aws: Aws, config: PlatformConfig, record: StackRecord, drift: bool, poll: float) -> StackStatus:
+    if record.kind in ADMIN_ACCOUNT_KINDS and record.account != aws.account_id:
+        # The administrator account (often the management account) has no deploy role.
+        return StackStatus(record, "UNREACHABLE", reason=f"in the StackSet administrator account {record.account}: "
+                                                         "run status with that account's credentials")
     # Reading needs no own credentials: a bootstrap stack elsewhere is read through the deploy
     # role it created (the caller's own account directly).
     cfn = aws.in_account(record.account, config.app_prefix).client("cloudformation", record.region)
@@ -90,7 +97,10 @@ def _describe(aws: Aws, config: PlatformConfig, record: StackRecord, drift: bool
         raise
     found = StackStatus(record, stack["StackStatus"], stack.get("LastUpdatedTime") or stack.get("CreationTime"))
     if record.kind is StackKind.BOOTSTRAP_STACKSET:
-        found.stackset = stackset_status.read(cfn, config)
+        try:
+            found.stackset = stackset_status.read(cfn, config)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            found.reason = f"StackSet instances unreadable: {str(exc).splitlines()[0]}"
     if drift:
         try:
             found.drift = _detect_drift(cfn, record.name, poll)

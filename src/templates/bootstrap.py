@@ -105,11 +105,13 @@ def add_parameters(t: Template) -> None:
 def deploy_role_trust(prefix: str) -> dict:
     """Named principals only (aws:PrincipalArn), never whole accounts:
     - a set's platform pipeline or package role in the pipeline account, only where its
-      `mlops:dev-account` tag names this account (the set's DEV account);
+      `mlops:dev-account` tag names this account and this account is a configured DEV account
+      (PREPROD/PROD-only accounts trust no platform role);
     - an operator listed in OperatorArns;
     - a project deploy pipeline role in a DEV account. Accounts are matched by
       aws:PrincipalAccount (12 characters each) rather than listed as principals (an ARN each),
-      so the trust policy stays within IAM's size limit for ~100 DEV accounts."""
+      so the trust policy fits IAM's default 2,048-character quota up to 37 DEV accounts (105
+      with the 4,096 quota; src/limits.py checks it)."""
     pipeline_account = Sub("arn:${AWS::Partition}:iam::${%s}:root" % PIPELINE_ACCOUNT_PARAM)
     platform_roles = [Sub(f"arn:${{AWS::Partition}}:iam::${{{PIPELINE_ACCOUNT_PARAM}}}:role/{pattern}")
                       for pattern in contracts.platform_role_patterns(prefix)]
@@ -123,7 +125,10 @@ def deploy_role_trust(prefix: str) -> dict:
             # Project roles (created in DEV accounts, perhaps the pipeline account) never count.
             "ArnNotLike": {"aws:PrincipalArn": Sub(
                 f"arn:${{AWS::Partition}}:iam::*:role/{contracts.project_roles_pattern(prefix)}")},
+            # The tag names this account, and this account is a DEV account: PREPROD/PROD-only
+            # accounts trust no platform role, whatever a role's tag says.
             "StringEquals": {f"aws:PrincipalTag/{contracts.TAG_DEV_ACCOUNT}": Ref("AWS::AccountId")},
+            "StringLike": {f"aws:PrincipalTag/{contracts.TAG_DEV_ACCOUNT}": Ref(DEV_ACCOUNTS_PARAM)},
         },
     }
     operators = {

@@ -28,6 +28,7 @@ from src.templates import bootstrap
 from src.templates.iam import IAM_ROLE_MANAGEMENT, POLICY_VERSION, Service, allow, arn, global_arn, role, service_trust
 from src.templates.storage import checkov_skips
 
+UUID_PATTERN = "????????-????-????-????-????????????"
 STACKSET_PARAMETERS = (bootstrap.PIPELINE_ACCOUNT_PARAM, bootstrap.OPERATORS_PARAM, bootstrap.DEV_ACCOUNTS_PARAM)
 # Every IAM action CloudFormation's IAM::ManagedPolicy handler calls on a boundary policy.
 MANAGED_POLICY_MANAGEMENT = ("iam:CreatePolicy", "iam:DeletePolicy", "iam:GetPolicy", "iam:GetPolicyVersion",
@@ -98,10 +99,10 @@ def permission_properties(config: PlatformConfig) -> dict[str, Any]:
     if stackset.service_managed:
         return {
             "CallAs": stackset.call_as.api,
+            # The schema: RetainStacksOnAccountRemoval only when Enabled.
             "AutoDeployment": cloudformation.AutoDeployment(
-                Enabled=stackset.auto_deployment,
-                RetainStacksOnAccountRemoval=stackset.retain_stacks_on_account_removal,
-            ),
+                Enabled=True, RetainStacksOnAccountRemoval=stackset.retain_stacks_on_account_removal,
+            ) if stackset.auto_deployment else cloudformation.AutoDeployment(Enabled=False),
         }
     return {
         "AdministrationRoleARN": Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/"
@@ -184,7 +185,9 @@ def execution_role_statements(config: PlatformConfig) -> list[Any]:
     roles = [contracts.deploy_role_name(prefix), contracts.cfn_execution_role_name(prefix),
              contracts.model_execution_role_name(prefix)]
     boundaries = [contracts.launch_role_boundary_name(prefix), contracts.project_role_boundary_name(prefix)]
-    stack = f"stack/StackSet-{contracts.bootstrap_stackset_name(prefix)}-*/*"
+    # Instance stacks are named StackSet-<stack set name>-<UUID>: pinning the UUID's shape keeps
+    # a StackSet named <prefix>-bootstrap-<anything> out.
+    stack = f"stack/StackSet-{contracts.bootstrap_stackset_name(prefix)}-{UUID_PATTERN}/*"
     return [
         allow(["cloudformation:*"], [arn("cloudformation", stack)], sid="TheInstanceStack"),
         # Template checks and listings have no resource-level permissions.
