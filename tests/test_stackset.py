@@ -541,3 +541,30 @@ def test_build_py_local_runs_a_service_managed_stackset_as_self_managed_in_the_e
     assert local.stackset.permission_model.value == "self-managed"
     assert local.stackset.admin_account == ACCOUNT
     assert stackset.target_accounts(local) == (ACCOUNT,)
+
+
+def test_deploy_waits_for_a_running_operation_and_prints_its_progress():
+    import boto3
+
+    config = config_of(SELF_MANAGED)
+    cfn = boto3.client("cloudformation", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(cfn)
+    name = "mlops-bootstrap"
+    running = [{"OperationId": "op-1", "Action": "UPDATE", "Status": "RUNNING", "CreationTimestamp": "2026-12-03"}]
+    done = [{**running[0], "Status": "SUCCEEDED"}]
+    results = [{"Account": "222222222222", "Region": "eu-west-1", "Status": "SUCCEEDED"},
+               {"Account": "333333333333", "Region": "eu-west-1", "Status": "RUNNING"}]
+    for operations in (running, running, done):
+        stub.add_response("list_stack_instances", {"Summaries": ALL_OK}, {"StackSetName": name})
+        stub.add_response("list_stack_set_operations", {"Summaries": operations}, {"StackSetName": name})
+        if operations is running:
+            stub.add_response("list_stack_set_operation_results", {"Summaries": results},
+                              {"StackSetName": name, "OperationId": "op-1"})
+    stub.activate()
+    lines: list[str] = []
+    state = stackset_status.check_after_deploy(cfn, config, echo=lines.append, poll_seconds=0)
+    stub.assert_no_pending_responses()
+    # The same progress is printed once, then the outcome.
+    assert lines == ["StackSet mlops-bootstrap: UPDATE op-1 RUNNING (1/2 accounts done)",
+                     "StackSet mlops-bootstrap: 5 CURRENT", "  operation UPDATE op-1: SUCCEEDED"]
+    assert state.problems == []
