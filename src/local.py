@@ -1,8 +1,10 @@
 """`build.py local`: the whole package + deploy flow against a throwaway moto server.
 
-No AWS account needed. Every account id in the config is replaced by the emulator's own
-account, a stand-in portfolio role parameter is created, then the real package and deploy
-code runs over HTTP. The emulator skips CodeCommit/CodeBuild/CodePipeline/Service Catalog/
+No AWS account needed. The pipeline account becomes the emulator's own account (the other
+accounts stay, each its own state in the emulator), a stand-in portfolio role parameter is
+created in every DEV account, then the real package and deploy code runs over HTTP. Only the
+pipeline account is bootstrapped (moto's STS lets any role be assumed, so the other accounts
+need no deploy role to be reached). The emulator skips CodeCommit/CodeBuild/CodePipeline/Service Catalog/
 SageMaker resources (the stacks still complete) and does not resolve {{resolve:ssm:...}}.
 """
 
@@ -89,20 +91,33 @@ def emulator_session(region: str) -> boto3.Session:
     return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
 
 
-def as_single_account(config: PlatformConfig, account: str) -> PlatformConfig:
-    sets = tuple(
-        dataclasses.replace(s, dev_account=account, preprod_account=account, prod_account=account)
-        for s in config.account_sets
-    )
+def on_emulator(config: PlatformConfig, account: str) -> PlatformConfig:
+    """The config with the emulator's own account as pipeline account (and StackSet
+    administrator). DEV, PREPROD and PROD accounts stay as they are: moto keeps a state per
+    account, which package and deploy reach as on AWS, through the deploy role there (moto's
+    STS hands out credentials for any role), so every set keeps its own (DEV account, region)
+    and the sets of a region do not fight over one account's /mlops/<stage>/* parameters."""
     pipeline = dataclasses.replace(config.pipeline, account_id=account)
     bootstrap = config.bootstrap
     if config.stackset is not None:
         # A throwaway emulator has no organization: a service-managed StackSet becomes a
-        # self-managed one in the one account (the same template, instances and checks).
-        stackset = dataclasses.replace(config.stackset, admin_account=account, additional_accounts=(),
+        # self-managed one (the same template, instances and checks).
+        stackset = dataclasses.replace(config.stackset, admin_account=account,
                                        permission_model=PermissionModel.SELF_MANAGED, organizational_units=())
         bootstrap = dataclasses.replace(bootstrap, stackset=stackset)
-    return dataclasses.replace(config, pipeline=pipeline, account_sets=sets, bootstrap=bootstrap)
+    return dataclasses.replace(config, pipeline=pipeline, bootstrap=bootstrap)
+
+
+def prepare(aws: Aws, config: PlatformConfig) -> None:
+    """What a platform team creates once: the portfolio role parameter, in every DEV account
+    and region."""
+    for account, region in sorted({(s.dev_account, s.region) for s in config.account_sets}):
+        aws.in_account(account, config.app_prefix).client("ssm", region).put_parameter(
+            Name=config.service_catalog.execution_role_parameter,
+            Value=f"arn:aws:iam::{account}:role/{config.app_prefix}-studio-lead",
+            Type="String",
+            Overwrite=True,
+        )
 
 
 def run_local(config: PlatformConfig, repo_root: Path, *, echo: Echo = print, poll_seconds: float = 0.2,
@@ -111,13 +126,8 @@ def run_local(config: PlatformConfig, repo_root: Path, *, echo: Echo = print, po
         echo(f"moto server at {endpoint}")
         aws = Aws(AwsOptions(region=config.pipeline.region, endpoint_url=endpoint),
                   session=emulator_session(config.pipeline.region))
-        local = as_single_account(config, aws.account_id)
-        for region in {s.region for s in local.account_sets}:
-            aws.client("ssm", region).put_parameter(
-                Name=local.service_catalog.execution_role_parameter,
-                Value=f"arn:aws:iam::{aws.account_id}:role/{local.app_prefix}-studio-lead",
-                Type="String",
-            )
+        local = on_emulator(config, aws.account_id)
+        prepare(aws, local)
         rendered = render_all(local)
         package(aws, local, rendered, repo_root, Path(package_dir), echo=echo, poll_seconds=poll_seconds)
         records = select(local, bootstrap_account=aws.account_id)
@@ -127,30 +137,37 @@ def run_local(config: PlatformConfig, repo_root: Path, *, echo: Echo = print, po
         failed = [f"{r.node.label}: {r.error}" for r in results if r.state is not RunState.SUCCEEDED]
         if failed:
             raise EmulatorError("local deploy failed: " + "; ".join(failed))
-        return summarize(aws, local, [(r.node.name, r.node.region, r.value.status.value) for r in results])
+        return summarize(aws, local, [(r.node.name, r.node.account, r.node.region, r.value.status.value)
+                                      for r in results])
 
 
-def summarize(aws: Aws, config: PlatformConfig, stacks: list[tuple[str, str, str]]) -> dict:
+def summarize(aws: Aws, config: PlatformConfig, stacks: list[tuple[str, str, str, str]]) -> dict:
+    """stacks: (name, account, region, outcome) of each deployed stack."""
     summary: dict = {"stacks": [], "objects": [], "parameters": []}
-    for name, region, outcome in stacks:
-        status = aws.client("cloudformation", region).describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
-        summary["stacks"].append((name, region, status, outcome))
+    for name, account, region, outcome in stacks:
+        cfn = aws.in_account(account, config.app_prefix).client("cloudformation", region)
+        summary["stacks"].append((name, account, region, cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"],
+                                  outcome))
     for region in config.regions:
         bucket = config.assets_bucket_in(region)
         for obj in aws.client("s3", region).list_objects_v2(Bucket=bucket).get("Contents", []):
             summary["objects"].append((bucket, obj["Key"], obj["Size"]))
-        paginator = aws.client("ssm", region).get_paginator("get_parameters_by_path")
+    for account, region in sorted({(s.dev_account, s.region) for s in config.account_sets}):
+        paginator = aws.in_account(account, config.app_prefix).client("ssm", region).get_paginator(
+            "get_parameters_by_path")
         for page in paginator.paginate(Path=contracts.SSM_ROOT, Recursive=True):
             for p in page["Parameters"]:
-                summary["parameters"].append((region, p["Name"], p["Value"]))
+                summary["parameters"].append((account, region, p["Name"], p["Value"]))
     return summary
 
 
 def format_summary(summary: dict) -> list[str]:
     lines = ["", "STACKS"]
-    lines += [f"  {status:<16} {name:<34} {region:<12} ({outcome})" for name, region, status, outcome in summary["stacks"]]
+    lines += [f"  {status:<16} {name:<34} {account:<12} {region:<12} ({outcome})"
+              for name, account, region, status, outcome in summary["stacks"]]
     lines += ["", "OBJECTS"]
     lines += [f"  {size:>9,}  s3://{bucket}/{key}" for bucket, key, size in summary["objects"]]
     lines += ["", "SSM PARAMETERS"]
-    lines += [f"  {region:<12} {name:<28} {value}" for region, name, value in sorted(summary["parameters"])]
+    lines += [f"  {account:<12} {region:<12} {name:<28} {value}"
+              for account, region, name, value in sorted(summary["parameters"])]
     return lines

@@ -535,12 +535,12 @@ def test_no_platform_role_in_the_pipeline_account_may_write_iam_so_none_can_reta
 
 
 def test_build_py_local_runs_a_service_managed_stackset_as_self_managed_in_the_emulators_account():
-    from src.local import as_single_account
+    from src.local import on_emulator
 
-    local = as_single_account(config_of(SERVICE_MANAGED), ACCOUNT)
+    local = on_emulator(config_of(SERVICE_MANAGED), ACCOUNT)
     assert local.stackset.permission_model.value == "self-managed"
     assert local.stackset.admin_account == ACCOUNT
-    assert stackset.target_accounts(local) == (ACCOUNT,)
+    assert stackset.target_accounts(local) == ("222222222222", "333333333333", "444444444444", "555555555555")
 
 
 def test_deploy_waits_for_a_running_operation_and_prints_its_progress():

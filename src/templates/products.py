@@ -12,6 +12,7 @@ from troposphere import Template
 from src import contracts
 from src.config import AccountSet, PlatformConfig
 from src.templates import project_basic, project_byoc, project_dynamic
+from src.templates.project_basic import SetCore
 
 
 class ProductScope(Enum):
@@ -25,7 +26,9 @@ class Product:
     name: str  # what Studio shows
     description: str
     scope: ProductScope
-    build: Callable[[PlatformConfig, AccountSet], Template]
+    build: Callable[..., Template]  # (config, account set[, its SetCore])
+    # build() takes the set's SetCore, which the set's products built one after the other share.
+    on_set_core: bool = False
 
     def dist_path(self, set_name: str) -> str:
         return contracts.dist_product(self.key, set_name if self.scope is ProductScope.PER_SET else None)
@@ -43,6 +46,7 @@ PRODUCTS: tuple[Product, ...] = (
         "Model building pipeline and a DEV -> PREPROD -> PROD deploy pipeline for this account set.",
         ProductScope.PER_SET,
         project_basic.build,
+        on_set_core=True,
     ),
     Product(
         "dynamic-accounts",
@@ -59,6 +63,7 @@ PRODUCTS: tuple[Product, ...] = (
         "pipeline, training and serving in your own image.",
         ProductScope.PER_SET,
         project_byoc.build,
+        on_set_core=True,
     ),
 )
 
@@ -66,9 +71,23 @@ BY_KEY = {p.key: p for p in PRODUCTS}
 
 
 def product_templates(config: PlatformConfig) -> dict[str, Callable[[], Template]]:
-    """dist path -> builder of every product template (a shared one once)."""
+    """dist path -> builder of every product template (a shared one once). The per-set products
+    of a set, built one after the other, share its `SetCore`: built once, not once per product."""
     builders: dict[str, Callable[[], Template]] = {}
+    latest: dict[str, SetCore] = {}  # set name -> core, for the set built last only
+
+    def core_of(account_set: AccountSet) -> SetCore:
+        if account_set.name not in latest:
+            latest.clear()
+            latest[account_set.name] = SetCore.of(config, account_set)
+        return latest[account_set.name]
+
+    def builder(product: Product, account_set: AccountSet) -> Callable[[], Template]:
+        if product.on_set_core:
+            return lambda: product.build(config, account_set, core_of(account_set))
+        return lambda: product.build(config, account_set)
+
     for account_set in config.account_sets:
         for product in PRODUCTS:
-            builders.setdefault(product.dist_path(account_set.name), lambda p=product, s=account_set: p.build(config, s))
+            builders.setdefault(product.dist_path(account_set.name), builder(product, account_set))
     return builders
