@@ -20,9 +20,11 @@ class Finding:
         return f"{self.path}:{self.line}: {self.rule} [{self.level}] {self.message}"
 
 
-def lint_templates(files: dict[str, str], regions: list[str] | None = None) -> list[Finding]:
-    """Every cfn-lint error and warning in `files` (path -> template text)."""
-    config = ManualArgs(regions=regions or ["us-east-1"])
+def lint_templates(files: dict[str, str], regions: list[str] | None = None, *, informational: bool = False
+                   ) -> list[Finding]:
+    """Every cfn-lint error and warning in `files` (path -> template text); with
+    `informational`, cfn-lint's informational findings too (one pass for both)."""
+    config = ManualArgs(regions=regions or ["us-east-1"], **({"include_checks": ["I"]} if informational else {}))
     findings = []
     for path, text in sorted(files.items()):
         for match in lint(text, config=config):
