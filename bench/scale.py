@@ -17,9 +17,7 @@ Prints figures, asserts nothing. Usage: python bench/scale.py [--sets 1,16,64] [
 from __future__ import annotations
 
 import argparse
-import functools
 import io
-import json
 import statistics
 import subprocess
 import sys
@@ -27,8 +25,6 @@ import tempfile
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,45 +56,6 @@ class EmulatorRun:
     log: str  # what deploy printed
     package_operations: Counter[str]  # service.Operation -> calls
     deploy_operations: Counter[str]
-
-
-@contextmanager
-def faster_emulator() -> Iterator[None]:
-    """Two shortcuts for an in-process moto server, which change nothing package or deploy can
-    see; in the benchmark and the tests only (the server runs in their process).
-
-    - moto 5.2 parses every template with PyYAML's pure-Python loader first: for our JSON
-      templates most of the emulator's time (about 0.25 s per stack). json reads a JSON text as
-      PyYAML does; anything json rejects still goes to moto's own parser.
-    - Each KMS key gets new RSA key material (70 ms each, one key per assets and pipeline
-      stack); keys of one spec here share theirs, which nothing uses."""
-    from moto.cloudformation import models
-    from moto.kms import models as kms_models
-
-    parse, parse_change_set = models.Stack.parse_template, models.ChangeSet._parse_template
-    generate_key = kms_models.generate_private_key
-
-    def parse_template(template: str) -> dict:
-        try:
-            return json.loads(template)
-        except ValueError:
-            return parse(template)
-
-    def parse_change_set_template(self) -> None:
-        try:
-            self.template_dict = json.loads(self.template)
-        except ValueError:
-            parse_change_set(self)
-
-    models.Stack.parse_template = staticmethod(parse_template)
-    models.ChangeSet._parse_template = parse_change_set_template
-    kms_models.generate_private_key = functools.lru_cache(maxsize=None)(generate_key)
-    try:
-        yield
-    finally:
-        models.Stack.parse_template = staticmethod(parse)
-        models.ChangeSet._parse_template = parse_change_set
-        kms_models.generate_private_key = generate_key
 
 
 def reset(endpoint: str) -> None:
@@ -192,7 +149,7 @@ def main() -> None:
 
     from src.local import moto_server
 
-    with moto_server() as endpoint, faster_emulator(), tempfile.TemporaryDirectory() as tmp:
+    with moto_server() as endpoint, tempfile.TemporaryDirectory() as tmp:
         for row in rows:
             reset(endpoint)
             run = package_and_deploy(endpoint, row["config"], Path(tmp) / f"package-{row['sets']}")

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bench.configs import config_with_sets
-from bench.scale import faster_emulator, package_and_deploy, reset
+from bench.scale import package_and_deploy, reset
 from src import contracts
 from src.aws import Aws, AwsOptions
 from src.config import PlatformConfig, parse_config
@@ -89,8 +89,7 @@ def test_last_sets_service_catalog_and_pipeline_templates_pass_cfn_lint(config, 
 def test_64_sets_package_and_deploy_on_the_emulator(server, config, tmp_path, figures):
     reset(server)
     start = time.perf_counter()
-    with faster_emulator():  # the server runs in this process (conftest.py)
-        run = package_and_deploy(server, config, tmp_path / "package", poll_seconds=0.05)
+    run = package_and_deploy(server, config, tmp_path / "package", poll_seconds=0.05)
     total = time.perf_counter() - start
     assert run.failed == [], run.log
     # Every set's Service Catalog stack is up in its own DEV account and region, and its
