@@ -639,6 +639,8 @@ def destroy(obj, profile, region, endpoint_url, poll_interval, package_dir, only
     about to disappear. Stacks are deleted in reverse dependency order, independent ones at
     once (--concurrency). With --set, only that set's stacks (and its DEV account's seed
     parameters) go; the shared assets and CodeCommit stacks stay unless named with --stack.
+    With bootstrap.mode stackset, the StackSet's instances (every target account's bootstrap
+    stack) are deleted and waited for before the stack holding the StackSet, then its roles.
     Projects that data scientists launched are not touched.
     """
     from src.deploy.destroy import destroy as run_destroy
