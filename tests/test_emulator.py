@@ -28,11 +28,19 @@ def _all_objects(emu: Emulator) -> dict[str, dict[str, int]]:
 # --- package ------------------------------------------------------------------------------
 
 
-def test_package_uploads_every_object_to_every_assets_bucket(packaged):
+def test_package_uploads_to_each_assets_bucket_what_its_region_reads(packaged):
+    """Seed code, the repository and shared products go to every region; a set's own product
+    templates only to its region's bucket, which its Service Catalog stack reads."""
     manifest = packaged.manifest()
-    keys = {o["key"] for o in manifest["objects"].values()}
-    for bucket, objects in _all_objects(packaged).items():
-        assert keys <= set(objects), bucket
+    for region in set(SET_REGIONS.values()):
+        bucket = contracts.assets_bucket_name("mlops", ACCOUNT, region)
+        here = {name for name, info in manifest["products"].items() if region in info["urls"]}
+        expected = {o["key"] for name, o in manifest["objects"].items()
+                    if not name.startswith("template/") or name.removeprefix("template/") in here}
+        assert set(_all_objects(packaged)[bucket]) == expected, bucket
+        own = {f"sets/{s}/products/basic.json" for s, r in SET_REGIONS.items() if r == region}
+        others = {f"sets/{s}/products/basic.json" for s, r in SET_REGIONS.items() if r != region}
+        assert own <= here and not others & here and "products/dynamic-accounts.json" in here
     assert {f"seed/{app}" for app in contracts.SEED_APPS} | {"repository"} <= set(manifest["objects"])
 
 
@@ -40,11 +48,17 @@ def test_uploaded_objects_match_their_content_hash(packaged):
     manifest = packaged.manifest()
     s3 = packaged.client("s3", "eu-west-1")
     bucket = manifest["buckets"]["eu-west-1"]
+    present = set(_all_objects(packaged)[bucket])
+    checked = 0
     for entry in manifest["objects"].values():
+        if entry["key"] not in present:  # another region's set product
+            continue
         head = s3.head_object(Bucket=bucket, Key=entry["key"], ChecksumMode="ENABLED")
         assert base64.b64decode(head["ChecksumSHA256"]).hex() == entry["sha256"]
         assert entry["sha256"] in entry["key"]
         assert head["ContentLength"] == entry["size"]
+        checked += 1
+    assert checked == len(manifest["objects"]) - 2  # all but the second set's basic and byoc
 
 
 def test_package_points_every_ssm_parameter_at_an_existing_object(packaged):

@@ -27,7 +27,7 @@ from src.package.freshness import BUCKETS, buckets_digest
 from src.package.seed import check_seed_apps
 from src.package.zipper import deterministic_zip
 from src.stack_graph import ParameterSource, StackKind, StackRecord, stack_graph, stack_tags
-from src.templates.products import PRODUCTS
+from src.templates.products import PRODUCTS, ProductScope
 
 Echo = Callable[[str], None]
 
@@ -124,7 +124,7 @@ def package(
         _deploy_assets_stacks(aws, config, rendered, package_dir, echo, poll_seconds)
     for region, bucket in buckets.items():
         _require_bucket(aws, bucket, region)
-    _upload_everything(aws, artifacts, buckets, result, echo)  # 1. every object, verified
+    _upload_everything(aws, config, artifacts, buckets, result, echo)  # 1. every object, verified
     by_name = {a.name: a for a in artifacts}
     for account, region in dict.fromkeys((s.dev_account, s.region) for s in dev_targets):  # 2. only then SSM
         keys = {parameter: by_name[f"seed/{app}"].key for app, parameter in contracts.SEED_APPS.items()}
@@ -132,7 +132,8 @@ def package(
         _point_parameters(ssm, aws.client("s3", region), buckets[region], keys, f"{account}/{region}", result, echo)
     echo(f"ssm: {len(result.ssm_written)} written, {result.ssm_unchanged} unchanged")
     # 3. Record what deploy, the platform pipeline and `aws cloudformation deploy` will use.
-    result.manifest = _manifest(artifacts, buckets, aws.endpoint_url, source_hashes(rendered, artifacts, buckets))
+    result.manifest = _manifest(config, artifacts, buckets, aws.endpoint_url,
+                                source_hashes(rendered, artifacts, buckets))
     lookups = _lookups(aws, config) if deploy_assets_stack else {}
     _write_outputs(config, result.manifest, package_dir, by_name, buckets, lookups)
     echo(f"manifest: {package_dir / contracts.MANIFEST_NAME}")
@@ -151,11 +152,20 @@ def _in_region(echo: Echo, region: str) -> Echo:
     return lambda line: echo(f"[{region}] {line}")
 
 
-def _upload_everything(aws: Aws, artifacts: list[Artifact], buckets: dict[str, str], result: PackageResult,
-                       echo: Echo) -> None:
+def needed_in(config: PlatformConfig, artifact: Artifact, region: str) -> bool:
+    """A set's own product templates are read only by its Service Catalog stack, from its
+    region's bucket; seed code, the repository and shared products go to every region."""
+    path = artifact.name.removeprefix("template/")
+    owners = {s.region for s in config.account_sets for p in PRODUCTS
+              if p.scope is ProductScope.PER_SET and p.dist_path(s.name) == path}
+    return not owners or region in owners
+
+
+def _upload_everything(aws: Aws, config: PlatformConfig, artifacts: list[Artifact], buckets: dict[str, str],
+                       result: PackageResult, echo: Echo) -> None:
     for region, bucket in buckets.items():
         s3 = aws.client("s3", region)
-        for artifact in artifacts:
+        for artifact in (a for a in artifacts if needed_in(config, a, region)):
             sent = put_verified(s3, bucket, artifact.key, artifact.data, artifact.sha256)
             if sent:
                 result.uploaded_objects += 1
@@ -220,7 +230,8 @@ def source_hashes(rendered: dict[str, str], artifacts: list[Artifact], buckets: 
     return dict(sorted(hashes.items()))
 
 
-def _manifest(artifacts: list[Artifact], buckets: dict[str, str], endpoint: str | None, sources: dict) -> dict:
+def _manifest(config: PlatformConfig, artifacts: list[Artifact], buckets: dict[str, str], endpoint: str | None,
+              sources: dict) -> dict:
     return {
         "format": 2,
         "buckets": buckets,
@@ -230,7 +241,7 @@ def _manifest(artifacts: list[Artifact], buckets: dict[str, str], endpoint: str 
         "products": {
             path: {
                 "version": product_version(a),
-                "urls": {r: object_url(b, r, a.key, endpoint) for r, b in buckets.items()},
+                "urls": {r: object_url(b, r, a.key, endpoint) for r, b in buckets.items() if needed_in(config, a, r)},
             }
             for a in artifacts
             if a.name.startswith("template/")
