@@ -49,9 +49,11 @@ def select(
 def _reachable(record: StackRecord, bootstrap_account: str | None, caller_account: str | None) -> bool:
     if not record.own_credentials:
         return True
-    if record.kind in (StackKind.BOOTSTRAP, StackKind.STACKSET_EXECUTION_ROLE):
-        return record.kind is StackKind.STACKSET_EXECUTION_ROLE and record.account == bootstrap_account
-    return record.account in (caller_account, bootstrap_account)
+    if record.kind is StackKind.BOOTSTRAP:
+        return False  # select() adds the --bootstrap account's, in the graph or not
+    if record.kind is StackKind.STACKSET_EXECUTION_ROLE:
+        return record.account == bootstrap_account
+    return record.account in (caller_account, bootstrap_account)  # the StackSet administrator's
 
 
 def named(record: StackRecord, wanted: str) -> bool:

@@ -56,12 +56,6 @@ def template_body(config: PlatformConfig) -> str:
 # --- the StackSet stack --------------------------------------------------------------------------
 
 
-def add_parameters(t: Template) -> None:
-    """The bootstrap template's own parameters, passed through under the same names (so a
-    change to a trust list reads as a change to a parameter a policy uses)."""
-    bootstrap.add_parameters(t)
-
-
 def stackset_parameters() -> list[cloudformation.Parameter]:
     def value(name: str) -> Any:
         return Ref(name) if name == bootstrap.PIPELINE_ACCOUNT_PARAM else Join(",", Ref(name))
@@ -118,7 +112,9 @@ def build(config: PlatformConfig) -> Template:
         "permissions): the deploy, CloudFormation execution and model execution roles and the permissions boundaries."
     ))
     t.set_version()
-    add_parameters(t)
+    # The bootstrap template's own parameters, passed through under the same names (so a
+    # change to a trust list reads as a change to a parameter a policy uses).
+    bootstrap.add_parameters(t)
     resource = t.add_resource(
         cloudformation.StackSet(
             "BootstrapStackSet",
