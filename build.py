@@ -114,7 +114,8 @@ def cli(ctx: click.Context, config_path: Path, verbose: bool, debug: bool) -> No
     (Service Catalog products) for multi-account MLOps.
 
     Typical use: build (render dist/), package (upload code and templates), deploy (stacks
-    through change sets). `status` shows what is deployed. Shell completion: see README.
+    through change sets), tag-domains (show the S3 project templates in Studio). `status`
+    shows what is deployed. Shell completion: see README.
     """
     ctx.obj = Context(config_path, verbose=verbose, debug=debug)
 
@@ -311,7 +312,8 @@ def _fail_cleanly(obj: Context, action):
 @cli.command()
 @aws_options
 @output_option
-@click.option("--set", "only_set", help="Write SSM parameters only in this account set's DEV account.")
+@click.option("--set", "only_set", help="Write SSM parameters only in this account set's DEV account, and publish only "
+                                        "its S3 project templates.")
 @click.option(
     "--assets-stack/--no-assets-stack",
     default=True,
@@ -328,7 +330,10 @@ def package(obj: Context, profile, region, endpoint_url, poll_interval, package_
     zip and product template under a content-hash key (skipping objects already there:
     unchanged code uploads 0 bytes) and verifies each upload's SHA-256. Only then writes
     /mlops/code/* SSM parameters in each DEV account (unchanged values are not rewritten),
-    and finally build/package/: the manifest (what was uploaded, and the hashes of what it
+    then publishes every product of each set as an S3 project template for SageMaker Studio
+    (YAML under sagemaker-project-templates/<set>/ in the set's region's assets bucket, tagged
+    sagemaker:studio-visibility=true; unchanged ones are left alone, ones no longer offered are
+    deleted; see tag-domains), and finally build/package/: the manifest (what was uploaded, and the hashes of what it
     was built from) and a parameter file per stack, in CodePipeline template-configuration
     form (*.parameters.json) and `aws cloudformation deploy --parameter-overrides` form
     (*.overrides.json). Run it with the pipeline account's credentials.
@@ -347,10 +352,59 @@ def package(obj: Context, profile, region, endpoint_url, poll_interval, package_
     result = _fail_cleanly(obj, action)
     obj.say(
         f"packaged: {result.uploaded_objects} object(s) uploaded, {result.uploaded_bytes:,} bytes; "
-        f"{len(result.ssm_written)} SSM parameter(s) written"
+        f"{len(result.ssm_written)} SSM parameter(s) written; {result.s3_templates.published} S3 project "
+        f"template(s) published"
     )
+    for name, published in result.s3_templates.sets.items():
+        obj.say(f"S3 templates of '{name}': {published['location']} (launch role {published['launchRoleArn']})")
     if obj.json:
         obj.emit({"package": result.as_json(), "manifest": str(package_dir / contracts.MANIFEST_NAME)})
+
+
+@cli.command("tag-domains")
+@aws_options(package_dir=False)
+@output_option
+@click.option("--set", "only_set", help="Only this account set's domains.")
+@click.option("--dry-run", is_flag=True, help="Read the domains' tags and say what would change; write nothing.")
+@click.pass_obj
+def tag_domains(obj: Context, profile, region, endpoint_url, poll_interval, package_dir, output, only_set,
+                dry_run) -> None:
+    """Point each set's SageMaker domains at its S3 project templates.
+
+    Tags every domain listed in account_sets[].sagemaker_domains with
+    sagemaker:projectS3TemplatesLocation=s3://<assets bucket>/sagemaker-project-templates/<set>/,
+    where `package` publishes the set's templates; Studio then lists them under Projects ->
+    Create project -> Organization templates -> S3 templates. Domains are reached in the set's
+    DEV account through the bootstrap deploy role there (run with the pipeline account's
+    credentials, as one of pipeline.operators). A domain already tagged so is not written
+    to. Exit 1 if any domain could not be tagged (not found, access denied); the others are
+    still done.
+    """
+    from src.deploy.domains import TagState
+    from src.deploy.domains import tag_domains as run_tag_domains
+
+    obj.json = output == "json"
+    config = obj.config
+
+    def action():
+        aws = _aws(obj, profile, region or config.pipeline.region, endpoint_url)
+        return aws, run_tag_domains(aws, config, only_set=only_set, dry_run=dry_run, echo=obj.say)
+
+    aws, results = _fail_cleanly(obj, action)
+    counts = {state: sum(1 for r in results if r.state is state) for state in TagState}
+    if not results:
+        obj.say("no SageMaker domains configured (account_sets[].sagemaker_domains): nothing to tag")
+    else:
+        obj.say(", ".join(f"{count} {state.value}" for state, count in counts.items() if count)
+                + f" of {len(results)} domain(s); {aws.calls[0]} AWS API call(s)")
+    if obj.json:
+        obj.emit({"domains": [r.as_json() for r in results], "dryRun": dry_run, "apiCalls": aws.calls[0],
+                  "summary": {state.value: count for state, count in counts.items()}})
+    failed = [r for r in results if r.state is TagState.FAILED]
+    if failed:
+        click.echo(f"Error: {failed[0].error}" + (f" ({len(failed) - 1} more domain(s) failed)" if len(failed) > 1
+                                                   else ""), err=True)
+        sys.exit(1)
 
 
 def selection_options(set_help: str = "Only this account set's stacks (and the shared ones they need)."):

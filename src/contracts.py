@@ -16,7 +16,15 @@ SSM_SEED_BUCKET = f"{SSM_ROOT}/code/seed_bucket"
 SSM_SEED_BUILD = f"{SSM_ROOT}/code/build"
 SSM_SEED_DEPLOY = f"{SSM_ROOT}/code/deploy"
 SSM_SEED_BUILD_BYOC = f"{SSM_ROOT}/code/build/byoc"
+SSM_SEED_DEPLOY_BATCH = f"{SSM_ROOT}/code/deploy/batch"
 SSM_CODE_PREFIX = f"{SSM_ROOT}/code/"
+# With git.provider codeconnections: the seeding function's zip (src/git_seed), written by the
+# packager, and the DEV account's connection for project repositories, written by the set's
+# Service Catalog stack.
+SSM_GIT_SEEDER = f"{SSM_CODE_PREFIX}git_seeder"
+SSM_GIT_CONNECTION = f"{SSM_ROOT}/git/connection_arn"
+GIT_SEEDER_APP = "git_seeder"  # artifact name seed/<this> and S3 key folder
+GIT_SEEDER_HANDLER = "git_seed.handler.handler"
 
 # Written by the Service Catalog stack (one account set per DEV account).
 SSM_DEV_ACCOUNT_ID = f"{SSM_ROOT}/dev/account_id"
@@ -46,6 +54,7 @@ SEED_APPS = {
     "build_app": SSM_SEED_BUILD,
     "deploy_app": SSM_SEED_DEPLOY,
     "byoc_build_app": SSM_SEED_BUILD_BYOC,
+    "batch_deploy_app": SSM_SEED_DEPLOY_BATCH,
 }
 # Files the project pipelines run from the seeded repositories.
 BUILDSPEC = "buildspec.yml"
@@ -54,6 +63,7 @@ SEED_APP_REQUIRED_FILES = {
     "build_app": (BUILDSPEC,),
     "deploy_app": (BUILDSPEC,),
     "byoc_build_app": (BUILDSPEC, DOCKER_BUILDSPEC, "Dockerfile", "docker-build.sh"),
+    "batch_deploy_app": (BUILDSPEC,),
 }
 # Templates the deploy app's build writes at the root of its output artifact.
 DEPLOY_STAGE_TEMPLATE = "{stage}.template.json"
@@ -82,6 +92,28 @@ def model_execution_role_name(prefix: str) -> str:
 def launch_role_name(prefix: str, set_name: str) -> str:
     """Service Catalog launch role of an account set, in the set's DEV account."""
     return f"{prefix}-{set_name}-sc-launch"
+
+
+def batch_execution_role_name(prefix: str) -> str:
+    """Role batch-inference stacks in a target account run with: the SageMaker model's role
+    (the transform job reads input and writes output with it) and the SageMaker pipeline's."""
+    return f"{prefix}-sagemaker-batch-execution"
+
+
+def batch_scheduler_role_name(prefix: str) -> str:
+    """Role EventBridge Scheduler assumes to start batch-inference pipelines in a target account."""
+    return f"{prefix}-batch-scheduler"
+
+
+def batch_data_bucket_pattern(prefix: str) -> str:
+    """Buckets of a target account the batch execution role may read and write by its own
+    policy (others only where their bucket policy grants it)."""
+    return f"{prefix}-batch-*"
+
+
+# Batch-inference stacks name their SageMaker pipelines "<project name>-<project id>-<stage>-batch"
+# and their schedules "<project id>-<stage>-batch" (seed_code/batch_deploy_app).
+BATCH_PIPELINE_SUFFIX = "-batch"
 
 
 LAUNCH_ROLE_SUFFIX = "-sc-launch"
@@ -362,3 +394,45 @@ TAG_STUDIO_VISIBILITY = "sagemaker:studio-visibility"
 # On the pipeline account's platform pipeline and package roles: the DEV account they deploy
 # into. The bootstrap deploy role trusts those roles only where this equals its own account.
 TAG_DEV_ACCOUNT = "mlops:dev-account"
+
+
+# --- S3 project templates (SageMaker Studio: Organization templates -> S3 templates) -------
+# The packager publishes every product a set offers as a YAML object under the set's prefix
+# of its region's assets bucket, each object tagged TAG_STUDIO_VISIBILITY=true; the set's
+# SageMaker domains are tagged TAG_S3_TEMPLATES_LOCATION=s3://<bucket>/<prefix> (Studio lists
+# every template object under it). Keys are stable, not content-addressed: Studio would show
+# every version of a content-hashed key as another template.
+TAG_S3_TEMPLATES_LOCATION = "sagemaker:projectS3TemplatesLocation"
+S3_TEMPLATES_ROOT = "sagemaker-project-templates/"
+# What the CfnTemplateProvider's RoleARN names: the set's launch role for S3 templates, which
+# CloudFormation assumes (in the set's DEV account, with the launch-role boundary).
+S3_LAUNCH_ROLE_SUFFIX = "-s3-launch"
+# SageMaker's DomainId shape (botocore's SageMaker model): what account_sets[].sagemaker_domains take.
+DOMAIN_ID_PATTERN = r"^d-(-*[a-z0-9]){1,61}$"
+MAX_DOMAIN_ID_LEN = 63
+
+
+def s3_templates_prefix(set_name: str) -> str:
+    """Key prefix of one account set's S3 project templates (ends with '/')."""
+    return f"{S3_TEMPLATES_ROOT}{set_name}/"
+
+
+def s3_template_key(set_name: str, product: str) -> str:
+    return f"{s3_templates_prefix(set_name)}{product}.yaml"
+
+
+def s3_templates_location(bucket: str, set_name: str) -> str:
+    """The value of a domain's TAG_S3_TEMPLATES_LOCATION tag."""
+    return f"s3://{bucket}/{s3_templates_prefix(set_name)}"
+
+
+def s3_launch_role_name(prefix: str, set_name: str) -> str:
+    """Launch role of an account set's S3 project templates, in the set's DEV account. Its own
+    suffix: `-sc-launch` would make set `x`'s S3 role the Service Catalog role of a set `x-s3`."""
+    return f"{prefix}-{set_name}{S3_LAUNCH_ROLE_SUFFIX}"
+
+
+def s3_launch_role_pattern(prefix: str) -> str:
+    """Every set's S3-template launch role: with `launch_role_pattern`, the only roles
+    CloudFormation may write in a target account."""
+    return f"{prefix}-*{S3_LAUNCH_ROLE_SUFFIX}"

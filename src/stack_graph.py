@@ -236,7 +236,7 @@ def pipeline_record(config: PlatformConfig, account_set: AccountSet) -> StackRec
         depends_on=tuple(
             dict.fromkeys(
                 (
-                    codecommit_record(config).id,
+                    *([] if config.connections else [codecommit_record(config).id]),
                     service_catalog_record(config, account_set).id,
                     assets_record(config, config.pipeline.region).id,
                     assets_record(config, account_set.region).id,
@@ -279,7 +279,8 @@ def stack_graph(config: PlatformConfig) -> tuple[StackRecord, ...]:
         records += [assets_record(config, region) for region in config.regions]
     records += bootstrap_records(config)
     records += [service_catalog_record(config, s) for s in config.account_sets]
-    records.append(codecommit_record(config))
+    if not config.connections:  # a Git provider's repository replaces the CodeCommit one
+        records.append(codecommit_record(config))
     records += [pipeline_record(config, s) for s in config.account_sets]
     return tuple(records)
 

@@ -77,10 +77,22 @@ def server():
         yield endpoint
 
 
-@pytest.fixture(scope="module")
-def deploy_stage_templates(tmp_path_factory) -> Path:
-    """The deploy app's dev/preprod/prod endpoint templates, rendered by the app itself."""
-    out = tmp_path_factory.mktemp("stage-templates")
+# The deploy apps a project's deploy repository may be seeded with: app dir -> (module, env only
+# that app needs). Each renders dev/preprod/prod templates that the project's pipeline deploys.
+DEPLOY_APPS = {
+    "deploy_app": ("model_deploy.build", {"MODEL_EXECUTION_ROLE_NAME": "mlops-sagemaker-model-execution"}),
+    "batch_deploy_app": ("batch_deploy.build", {"BATCH_EXECUTION_ROLE_NAME": "mlops-sagemaker-batch-execution",
+                                                "BATCH_SCHEDULER_ROLE_NAME": "mlops-batch-scheduler"}),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(DEPLOY_APPS))
+def deploy_stage_templates(request, tmp_path_factory) -> Path:
+    """A deploy app's dev/preprod/prod stage templates, rendered by the app itself (every test
+    using them runs once per deploy app; `.name` of the directory is the app)."""
+    app = request.param
+    module, app_env = DEPLOY_APPS[app]
+    out = tmp_path_factory.mktemp("stage-templates") / app
     env = {
         "PATH": os.environ["PATH"],
         "SAGEMAKER_PROJECT_NAME": "demo-project",
@@ -92,12 +104,12 @@ def deploy_stage_templates(tmp_path_factory) -> Path:
         "PREPROD_ACCOUNT_ID": "210987654321",
         "PROD_ACCOUNT_ID": "310987654321",
         "DEPLOYMENT_REGION": "eu-west-1",
-        "MODEL_EXECUTION_ROLE_NAME": "mlops-sagemaker-model-execution",
+        **app_env,
     }
     arn = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/demo-project-p-abc123/3"
     result = subprocess.run(
-        [sys.executable, "-m", "model_deploy.build", "--output-dir", str(out), "--model-package-arn", arn],
-        cwd=ROOT / "seed_code" / "deploy_app",
+        [sys.executable, "-m", module, "--output-dir", str(out), "--model-package-arn", arn],
+        cwd=ROOT / "seed_code" / app,
         env=env,
         capture_output=True,
         text=True,

@@ -128,9 +128,9 @@ BAD_FIELDS = [
     ("account_sets.0.name", ..., "cfg.yaml: account_sets[0].name: is required"),
     ("account_sets.0.prod_account", ..., "cfg.yaml: account_sets[0].prod_account: is required"),
     ("account_sets.0.colour", "blue", "cfg.yaml: account_sets[0].colour: unknown key (allowed here: "
-     "dev_account, name, preprod_account, prod_account, region)"),
+     "dev_account, name, preprod_account, prod_account, region, sagemaker_domains)"),
     ("surprise", 1, "cfg.yaml: surprise: unknown key (allowed here: account_sets, app_prefix, assets_bucket, "
-     "bootstrap, limits, pipeline, repository, service_catalog)"),
+     "bootstrap, git, limits, pipeline, repository, service_catalog)"),
     # bootstrap: StackSets
     ("bootstrap", {"mode": "stacksets"}, "cfg.yaml: bootstrap.mode: 'stacksets' is not allowed (allowed: manual, "
      "stackset)"),
@@ -275,8 +275,8 @@ def test_every_problem_in_a_file_is_reported_at_once():
         "starting with a letter, not ending with '-'",
         "cfg.yaml: pipeline.region: 'eu-westt-1' is not an AWS region name (did you mean eu-west-1?)",
         "cfg.yaml: account_sets[0].prod_account: '12345' is not allowed: an AWS account id is exactly 12 digits",
-        "cfg.yaml: surprise: unknown key (allowed here: account_sets, app_prefix, assets_bucket, bootstrap, limits, "
-        "pipeline, repository, service_catalog)",
+        "cfg.yaml: surprise: unknown key (allowed here: account_sets, app_prefix, assets_bucket, bootstrap, git, "
+        "limits, pipeline, repository, service_catalog)",
     ]
 
 

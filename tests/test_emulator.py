@@ -17,11 +17,12 @@ SET_REGIONS = {"first": "eu-west-1", "second": "us-east-1"}
 
 
 def _all_objects(emu: Emulator) -> dict[str, dict[str, int]]:
+    """Content-addressed objects per bucket (the S3 project templates: tests/test_s3_templates.py)."""
     found = {}
     for region in set(SET_REGIONS.values()):
         bucket = contracts.assets_bucket_name("mlops", ACCOUNT, region)
         contents = emu.client("s3", region).list_objects_v2(Bucket=bucket).get("Contents", [])
-        found[bucket] = {o["Key"]: o["Size"] for o in contents}
+        found[bucket] = {o["Key"]: o["Size"] for o in contents if not o["Key"].startswith(contracts.S3_TEMPLATES_ROOT)}
     return found
 
 
@@ -58,7 +59,7 @@ def test_uploaded_objects_match_their_content_hash(packaged):
         assert entry["sha256"] in entry["key"]
         assert head["ContentLength"] == entry["size"]
         checked += 1
-    assert checked == len(manifest["objects"]) - 2  # all but the second set's basic and byoc
+    assert checked == len(manifest["objects"]) - 3  # all but the second set's basic, byoc and batch-inference
 
 
 def test_package_points_every_ssm_parameter_at_an_existing_object(packaged):
@@ -78,7 +79,7 @@ def test_second_package_uploads_zero_bytes_and_rewrites_no_parameter(packaged):
     result = packaged.run("package")
     assert result.exit_code == 0, result.output
     assert "objects: 0 uploaded (0 bytes)" in result.output
-    assert "ssm: 0 written, 8 unchanged" in result.output
+    assert "ssm: 0 written, 10 unchanged" in result.output
 
 
 def test_package_writes_service_catalog_parameters_with_content_versions(packaged):

@@ -64,6 +64,14 @@ def test_launch_role_can_create_update_and_delete_every_product_resource(templat
         assert _missing(types, granted) == {}
 
 
+def test_s3_templates_launch_role_can_create_update_and_delete_every_product_resource(templates, config):
+    for s in config.account_sets:
+        granted = _actions(templates[contracts.dist_service_catalog(s.name)], "S3TemplatesLaunchRole")
+        products = [templates[p.dist_path(s.name)] for p in PRODUCTS]
+        types = {r["Type"] for t in products for r in resources_of(t).values()}
+        assert _missing(types, granted) == {}
+
+
 def test_cfn_execution_role_can_manage_the_service_catalog_stack(templates, config):
     granted = _actions(templates[contracts.dist_bootstrap()], "CloudFormationExecutionRole")
     types = {r["Type"] for r in resources_of(templates[contracts.dist_service_catalog(config.account_sets[0].name)]).values()}

@@ -135,8 +135,8 @@ def test_deploy_refuses_a_package_older_than_the_product_templates(packaged):
     _move_first_sets_prod(packaged)
     result = packaged.run("deploy", "--yes", "--stack", "mlops-service-catalog-first")
     assert result.exit_code == 1
-    assert ("is stale: template/sets/first/products/basic.json, template/sets/first/products/byoc.json changed "
-            "since it was built") in result.output
+    assert ("is stale: template/sets/first/products/basic.json, template/sets/first/products/batch-inference.json, "
+            "template/sets/first/products/byoc.json changed since it was built") in result.output
     assert "--allow-stale" in result.output
     assert packaged.stack_status("mlops-service-catalog-first") is None
 
@@ -293,7 +293,7 @@ def test_config_is_accepted_after_the_subcommand(tmp_path):
     path = write_config(tmp_path / "other.yaml", {**CONFIG, "app_prefix": "other"})
     result = CliRunner().invoke(build.cli, ["build", "--check", "--config", str(path), "--dist", str(tmp_path)])
     assert "other-assets" in result.output  # it rendered the other config: every file differs
-    assert result.exit_code == 1 and "differs from a fresh render in 12 file(s)" in result.output
+    assert result.exit_code == 1 and "differs from a fresh render in 14 file(s)" in result.output
 
 
 def test_version():
@@ -345,7 +345,7 @@ def test_build_echoes_the_directory_it_wrote(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "wrote    out/assets.json" in result.output
     assert (tmp_path / "out" / "assets.json").is_file()
-    assert result.output.strip().splitlines()[-1].startswith("12 templates in out/: 12 written")
+    assert result.output.strip().splitlines()[-1].startswith("14 templates in out/: 14 written")
 
 
 def test_package_writes_the_bootstrap_parameters_before_any_aws_work_can_fail(emu, monkeypatch):

@@ -29,6 +29,15 @@ PARLIAMENT_ALLOWED = {
         "is not known in advance; the grant is limited by the condition "
         "s3:ExistingObjectTag/servicecatalog:provisioning = true, as the Service Catalog guide prescribes."
     ),
+    ("S3TemplatesLaunchRole", "RESOURCE_POLICY_PRIVILEGE_ESCALATION", "arn:aws:s3:::mlops-p-*"): (
+        "The S3 project templates' launch role has the Service Catalog launch role's statements: it creates each "
+        "project's buckets, so it sets their bucket policies and lifecycle rules, limited to buckets named with the "
+        "platform prefix and a project id; it is assumable only by CloudFormation."
+    ),
+    ("S3TemplatesLaunchRole", "RESOURCE_STAR", "kms:TagResource"): (
+        "As for the Service Catalog launch role: tagging a KMS key while creating it is authorized on '*' (KMS "
+        "developer guide, 'Controlling access to tags'); the statement requires the project-id tag on the request."
+    ),
     ("CloudFormationExecutionRole", "RESOURCE_STAR", "kms:TagResource"): (
         "Tagging a KMS key while creating it is authorized on '*' (KMS developer guide, 'Controlling access "
         "to tags'); the statement requires the project-name tag on the request, like kms:CreateKey."
@@ -87,7 +96,8 @@ def test_checkov_finds_nothing_in_dist(figures):
 
 
 def test_checkov_finds_nothing_in_the_deploy_apps_stage_templates(deploy_stage_templates, figures):
-    lines, failures = _checkov_figures(_checkov(deploy_stage_templates), deploy_stage_templates, "deploy_app stages")
+    lines, failures = _checkov_figures(_checkov(deploy_stage_templates), deploy_stage_templates,
+                                       f"{deploy_stage_templates.name} stages")
     figures(lines)
     assert len(lines) == 4
     assert failures == []

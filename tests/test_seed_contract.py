@@ -1,6 +1,6 @@
 """The seed apps and the templates agree: every variable an app requires is set by its
-CodeBuild project, and the deploy app's endpoint stacks only create what the bootstrap
-CloudFormation execution role may create."""
+CodeBuild project, and the deploy apps' stage stacks (endpoints, batch inference) only create
+what the bootstrap CloudFormation execution role may create, with the bootstrap's roles."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ def codebuild_env(template: dict, logical_id: str) -> set[str]:
         ("byoc_build_app/model_build/settings.py", "byoc", "ModelBuildProject"),
         ("deploy_app/model_deploy/build.py", "basic", "ModelDeployBuildProject"),
         ("deploy_app/model_deploy/build.py", "dynamic-accounts", "ModelDeployBuildProject"),
+        ("build_app/model_build/settings.py", "batch-inference", "ModelBuildProject"),
+        ("batch_deploy_app/batch_deploy/build.py", "batch-inference", "ModelDeployBuildProject"),
     ],
 )
 def test_every_variable_a_seed_app_requires_is_set_by_its_codebuild_project(templates, config, app_module, product, project):
@@ -55,7 +57,11 @@ CREATE_ACTION = {
     "AWS::KMS::Alias": "kms:CreateAlias",
     "AWS::ApplicationAutoScaling::ScalableTarget": "application-autoscaling:RegisterScalableTarget",
     "AWS::ApplicationAutoScaling::ScalingPolicy": "application-autoscaling:PutScalingPolicy",
+    "AWS::SageMaker::Pipeline": "sagemaker:CreatePipeline",
+    "AWS::Scheduler::Schedule": "scheduler:CreateSchedule",
 }
+# The bootstrap role each deploy app's SageMaker models run as.
+MODEL_ROLE = {"deploy_app": contracts.model_execution_role_name, "batch_deploy_app": contracts.batch_execution_role_name}
 
 
 def _cfn_role_statements(templates) -> list[dict]:
@@ -84,9 +90,61 @@ def test_endpoint_key_aliases_match_what_the_cfn_execution_role_may_create(templ
                 assert any(fnmatch.fnmatch(arn, p) for p in patterns), (arn, patterns)
 
 
-def test_endpoint_models_run_as_the_bootstrap_model_execution_role(deploy_stage_templates, config):
+def test_stage_models_run_as_the_bootstrap_role_of_their_app(deploy_stage_templates, config):
+    role_name = MODEL_ROLE[deploy_stage_templates.name](config.app_prefix)
     for path in sorted(deploy_stage_templates.glob("*.template.json")):
         model = next(r for r in json.loads(path.read_text())["Resources"].values() if r["Type"] == "AWS::SageMaker::Model")
-        assert json.dumps(model["Properties"]["ExecutionRoleArn"]).endswith(
-            f"role/{contracts.model_execution_role_name(config.app_prefix)}\"}}"
-        )
+        assert json.dumps(model["Properties"]["ExecutionRoleArn"]).endswith(f"role/{role_name}\"}}")
+
+
+def _named_arn(res: dict) -> str | None:
+    """The ARN IAM authorizes a named stage resource's create on (Service Authorization Reference)."""
+    props = res["Properties"]
+    if res["Type"] == "AWS::SageMaker::Pipeline":
+        return f"arn:aws:sagemaker:eu-west-1:123456789012:pipeline/{props['PipelineName'].lower()}"
+    if res["Type"] == "AWS::Scheduler::Schedule":
+        return f"arn:aws:scheduler:eu-west-1:123456789012:schedule/{props.get('GroupName', 'default')}/{props['Name']}"
+    return None
+
+
+def _sub_arn(value, account: str = "123456789012") -> str:
+    """A `Fn::Sub` role or pipeline ARN of a stage template, for account/region/partition."""
+    text = value["Fn::Sub"] if isinstance(value, dict) else value
+    return (text.replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", account)
+            .replace("${AWS::Region}", "eu-west-1"))
+
+
+def test_named_stage_resources_are_within_what_the_cfn_execution_role_may_create(templates, deploy_stage_templates):
+    statements = _cfn_role_statements(templates)
+    for path in sorted(deploy_stage_templates.glob("*.template.json")):
+        for logical_id, res in json.loads(path.read_text())["Resources"].items():
+            arn = _named_arn(res)
+            if arn is None:
+                continue
+            patterns = [r for st in statements if CREATE_ACTION[res["Type"]] in st["Action"] for r in st["Resource"]]
+            assert any(fnmatch.fnmatch(arn, p) for p in patterns), (path.name, logical_id, arn, patterns)
+
+
+def _bootstrap_role_statements(templates, logical_id: str) -> list[dict]:
+    bootstrap = templates[contracts.dist_bootstrap()]
+    role = resources_of(bootstrap)[logical_id]
+    return resolve(role["Properties"]["Policies"][0]["PolicyDocument"], bootstrap)["Statement"]
+
+
+def test_batch_schedules_start_their_pipeline_with_the_bootstrap_scheduler_role(templates, deploy_stage_templates,
+                                                                                 config):
+    if deploy_stage_templates.name != "batch_deploy_app":
+        pytest.skip("endpoint stacks have no schedule")
+    allowed = [r for st in _bootstrap_role_statements(templates, "BatchSchedulerRole")
+               if "sagemaker:StartPipelineExecution" in st["Action"] for r in st["Resource"]]
+    for path in sorted(deploy_stage_templates.glob("*.template.json")):
+        resources = json.loads(path.read_text())["Resources"]
+        pipelines = [r for r in resources.values() if r["Type"] == "AWS::SageMaker::Pipeline"]
+        schedules = [r for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
+        assert len(pipelines) == len(schedules) == 1, path.name
+        pipeline, target = pipelines[0]["Properties"], schedules[0]["Properties"]["Target"]
+        assert _sub_arn(pipeline["RoleArn"]).endswith(f":role/{contracts.batch_execution_role_name(config.app_prefix)}")
+        assert _sub_arn(target["RoleArn"]).endswith(f":role/{contracts.batch_scheduler_role_name(config.app_prefix)}")
+        # The templated target is the pipeline's ARN, as SageMaker writes it (lowercase name).
+        assert _sub_arn(target["Arn"]) == _named_arn(pipelines[0])
+        assert any(fnmatch.fnmatch(_sub_arn(target["Arn"]), p) for p in allowed), allowed

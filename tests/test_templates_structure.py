@@ -38,7 +38,7 @@ def _taggable_types() -> dict[str, bool]:
 def test_every_product_is_rendered(templates, config):
     expected = {contracts.dist_product("dynamic-accounts", "")}
     for s in config.account_sets:
-        expected |= {contracts.dist_product("basic", s.name), contracts.dist_product("byoc", s.name)}
+        expected |= {contracts.dist_product(p, s.name) for p in ("basic", "byoc", "batch-inference")}
     assert set(PRODUCT_PATHS(templates)) == expected
 
 
@@ -172,7 +172,9 @@ def test_seeded_repositories_read_bucket_and_key_from_ssm(templates):
         "basic": contracts.SSM_SEED_BUILD,
         "dynamic-accounts": contracts.SSM_SEED_BUILD,
         "byoc": contracts.SSM_SEED_BUILD_BYOC,
+        "batch-inference": contracts.SSM_SEED_BUILD,
     }
+    deploy_seeds = {"batch-inference": contracts.SSM_SEED_DEPLOY_BATCH}
     for path in PRODUCT_PATHS(templates):
         product = path.rsplit("/", 1)[1].removesuffix(".json")
         repos = resources_of(templates[path], "AWS::CodeCommit::Repository")
@@ -183,7 +185,8 @@ def test_seeded_repositories_read_bucket_and_key_from_ssm(templates):
             "Bucket": f"{{{{resolve:ssm:{contracts.SSM_SEED_BUCKET}}}}}",
             "Key": f"{{{{resolve:ssm:{seeds[product]}}}}}",
         }
-        assert deploy_code["S3"]["Key"] == f"{{{{resolve:ssm:{contracts.SSM_SEED_DEPLOY}}}}}"
+        deploy_seed = deploy_seeds.get(product, contracts.SSM_SEED_DEPLOY)
+        assert deploy_code["S3"]["Key"] == f"{{{{resolve:ssm:{deploy_seed}}}}}"
 
 
 def test_build_project_sets_every_variable_the_seed_app_reads(templates):
@@ -375,6 +378,8 @@ def test_bootstrap_roles_are_named_from_the_contracts(templates, config):
         contracts.deploy_role_name(config.app_prefix),
         contracts.cfn_execution_role_name(config.app_prefix),
         contracts.model_execution_role_name(config.app_prefix),
+        contracts.batch_execution_role_name(config.app_prefix),
+        contracts.batch_scheduler_role_name(config.app_prefix),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import urllib.parse
 from typing import Any
 
 import botocore.exceptions
@@ -35,20 +36,38 @@ def stored_checksum(s3: Any, bucket: str, key: str) -> str | None:
     return head.get("ChecksumSHA256") or ""
 
 
-def put_verified(s3: Any, bucket: str, key: str, data: bytes, sha256: str) -> int:
+def put_verified(s3: Any, bucket: str, key: str, data: bytes, sha256: str, *, tags: dict[str, str] | None = None
+                 ) -> int:
     """Upload unless an identical object is already there; return the bytes sent.
 
     S3 checks the SHA-256 we send against what it received, and we read it back before
-    anything is allowed to point at the object.
+    anything is allowed to point at the object. `tags` are set with the upload (an object
+    already there keeps its own: see `ensure_tags`).
     """
     expected = _b64(sha256)
     if stored_checksum(s3, bucket, key) == expected:
         return 0
-    s3.put_object(Bucket=bucket, Key=key, Body=data, ChecksumSHA256=expected, ChecksumAlgorithm="SHA256")
+    extra = {"Tagging": urllib.parse.urlencode(sorted(tags.items()))} if tags else {}
+    s3.put_object(Bucket=bucket, Key=key, Body=data, ChecksumSHA256=expected, ChecksumAlgorithm="SHA256", **extra)
     found = stored_checksum(s3, bucket, key)
     if found != expected:
         raise UploadError(f"s3://{bucket}/{key}: stored checksum {found!r} does not match {expected!r}")
     return len(data)
+
+
+def object_tags(s3: Any, bucket: str, key: str) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
+
+
+def ensure_tags(s3: Any, bucket: str, key: str, tags: dict[str, str]) -> bool:
+    """Give the object `tags` (keeping its other tags); True when its tags had to be written."""
+    current = object_tags(s3, bucket, key)
+    if all(current.get(k) == v for k, v in tags.items()):
+        return False
+    merged = {**current, **tags}
+    s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": [{"Key": k, "Value": v}
+                                                                       for k, v in sorted(merged.items())]})
+    return True
 
 
 CONTENT_HASH = re.compile(r"([0-9a-f]{64})")

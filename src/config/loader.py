@@ -19,6 +19,7 @@ import yaml
 
 from src import contracts
 from src.config.bootstrap_section import check_stackset_targets, parse_bootstrap, parse_limits
+from src.config.git_section import parse_git
 from src.config.models import (
     AccountSet,
     PipelineAccount,
@@ -55,6 +56,7 @@ RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BRANCH_RE = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![/.])$")
 _SSM_NAME_RE = re.compile(r"^/[A-Za-z0-9_.\-/]+$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+_DOMAIN_ID_RE = re.compile(contracts.DOMAIN_ID_PATTERN)
 
 
 def _bucket_problem(value: str) -> str | None:
@@ -107,6 +109,7 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
     )
     bootstrap = parse_bootstrap(top, pipeline.account_id if pipeline else None, prefix)
     limits = parse_limits(top)
+    git = parse_git(top, pipeline, sets)
     top.finish()
     if assets_bucket and pipeline and sets:
         _check_assets_bucket_region(top, pipeline, sets)
@@ -114,7 +117,7 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
         check_stackset_targets(top, bootstrap, sets)
     report.raise_if_any()
     # No problem reported means every part validated.
-    assert prefix and pipeline and repository and sets and service_catalog and bootstrap and limits
+    assert prefix and pipeline and repository and sets and service_catalog and bootstrap and limits and git
     config = PlatformConfig(
         app_prefix=prefix,
         pipeline=pipeline,
@@ -124,6 +127,7 @@ def parse_config(data: Any, source: str = "<config>") -> PlatformConfig:
         assets_bucket=assets_bucket,
         bootstrap=bootstrap,
         limits=limits,
+        git=git,
         source=source,
     )
     # Sizes and counts that grow with the sets, measured on what the config renders.
@@ -256,6 +260,7 @@ class _SetChecks:
     prefix: str | None
     names: dict[str, int]
     dev_regions: dict[tuple[str, str], int]
+    domains: dict[str, int]
 
 
 def _account_sets(top: Section, prefix: str | None) -> tuple[AccountSet, ...] | None:
@@ -267,7 +272,7 @@ def _account_sets(top: Section, prefix: str | None) -> tuple[AccountSet, ...] | 
         return top.reject("account_sets", f"must be a list of account sets, got {kind_of(raw)}")
     if not raw:
         return top.reject("account_sets", "must list at least one account set")
-    checks = _SetChecks(top, prefix, {}, {})
+    checks = _SetChecks(top, prefix, {}, {}, {})
     sets = []
     for index, item in enumerate(raw):
         entry = Section.of(top.report, f"account_sets[{index}]", item, top.at("account_sets", index))
@@ -283,6 +288,7 @@ def _account_set(entry: Section, index: int, checks: _SetChecks) -> AccountSet |
         preprod_account=entry.account_id("preprod_account"),
         prod_account=entry.account_id("prod_account"),
         region=entry.region("region"),
+        sagemaker_domains=_domains(entry, index, checks),
     )
     entry.finish()
     if checks.prefix and name:
@@ -316,6 +322,24 @@ def _set_name(entry: Section, index: int, checks: _SetChecks) -> str | None:
     return name
 
 
+def _domain_problem(value: Any) -> str | None:
+    if not isinstance(value, str) or len(value) > contracts.MAX_DOMAIN_ID_LEN or not _DOMAIN_ID_RE.match(value):
+        return (f"{value!r} is not a SageMaker domain id (d- and up to {contracts.MAX_DOMAIN_ID_LEN - 2} lowercase "
+                "letters, digits and '-', e.g. d-abcdefghijkl)")
+    return None
+
+
+def _domains(entry: Section, index: int, checks: _SetChecks) -> tuple[str, ...] | None:
+    """The set's SageMaker domain ids; a domain shows one set's S3 templates, so no id is in two sets."""
+    domains = entry.strings("sagemaker_domains", [], check=_domain_problem, what="SageMaker domain ids")
+    for position, domain in enumerate(domains or ()):
+        first = checks.domains.setdefault(domain, index)
+        if first != index:
+            entry.reject("sagemaker_domains", f"domain {domain} is also in account_sets[{first}]: a domain is "
+                         "tagged with one set's S3 templates location", position)
+    return domains
+
+
 def _check_derived_names(top: Section, entry: Section, prefix: str, name: str) -> None:
     """Names built from the prefix and a set name must fit AWS limits at their longest.
     One message per field: the first name too long says what to shorten."""
@@ -328,11 +352,11 @@ def _check_derived_names(top: Section, entry: Section, prefix: str, name: str) -
                 f"{contracts.MAX_PROJECT_ID_LEN} chars, regions up to {longest_region_name()}) would be "
                 f"{len(bucket)} > {contracts.MAX_BUCKET_NAME_LEN} characters",
             )
-    launch = contracts.launch_role_name(prefix, name)
-    if len(launch) > MAX_ROLE_NAME_LEN:
-        found.setdefault(
-            "name", f"too long: role name '{launch}' would be {len(launch)} > {MAX_ROLE_NAME_LEN} characters"
-        )
+    for launch in (contracts.launch_role_name(prefix, name), contracts.s3_launch_role_name(prefix, name)):
+        if len(launch) > MAX_ROLE_NAME_LEN:
+            found.setdefault(
+                "name", f"too long: role name '{launch}' would be {len(launch)} > {MAX_ROLE_NAME_LEN} characters"
+            )
     if "app_prefix" in found:  # the same for every set; the report keeps it once
         top.reject("app_prefix", found["app_prefix"])
     if "name" in found:

@@ -21,6 +21,9 @@ class AccountSet:
     preprod_account: str
     prod_account: str
     region: str
+    # SageMaker domains of the DEV account (in `region`) that `build.py tag-domains` points at
+    # this set's S3 project templates.
+    sagemaker_domains: tuple[str, ...] = ()
 
     @property
     def target_accounts(self) -> tuple[str, ...]:
@@ -124,6 +127,60 @@ class BootstrapSettings:
     stackset: StackSetSettings | None = None  # set exactly when mode is stackset
 
 
+class GitProvider(str, Enum):
+    CODECOMMIT = "codecommit"  # AWS CodeCommit repositories (the platform creates them)
+    CODECONNECTIONS = "codeconnections"  # existing repositories of a provider, through AWS CodeConnections
+
+
+class GitProviderType(str, Enum):
+    """Providers a connection may be of (CodeConnections' ProviderType) whose HTTP API the
+    project seeding step speaks."""
+
+    GITHUB = "GitHub"
+    GITHUB_ENTERPRISE_SERVER = "GitHubEnterpriseServer"
+    GITLAB = "GitLab"
+    GITLAB_SELF_MANAGED = "GitLabSelfManaged"
+    BITBUCKET = "Bitbucket"
+
+    @property
+    def self_hosted(self) -> bool:
+        return self in (GitProviderType.GITHUB_ENTERPRISE_SERVER, GitProviderType.GITLAB_SELF_MANAGED)
+
+
+@dataclass(frozen=True)
+class CodeConnectionsSettings:
+    """Repositories in GitHub, GitLab or Bitbucket (cloud or self-managed), read through AWS
+    CodeConnections connections: one in the pipeline account for this repository, one in each
+    set's DEV account (in the set's region) for its projects' repositories."""
+
+    provider_type: GitProviderType
+    connection_arn: str  # pipeline account, pipeline region
+    owner: str  # user, organisation, group (GitLab: may be nested, a/b) or workspace
+    project_connections: tuple[tuple[str, str], ...]  # (account set name, connection ARN in its DEV account)
+    token_secret: str  # Secrets Manager secret (name) in each DEV account: the token projects seed with
+    host: str = ""  # self-managed providers only, e.g. github.example.com
+
+    def connection_of(self, set_name: str) -> str:
+        return dict(self.project_connections)[set_name]
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the provider's REST API, which the seeding step calls."""
+        return {
+            GitProviderType.GITHUB: "https://api.github.com",
+            GitProviderType.GITHUB_ENTERPRISE_SERVER: f"https://{self.host}/api/v3",
+            GitProviderType.GITLAB: "https://gitlab.com/api/v4",
+            GitProviderType.GITLAB_SELF_MANAGED: f"https://{self.host}/api/v4",
+            GitProviderType.BITBUCKET: "https://api.bitbucket.org/2.0",
+        }[self.provider_type]
+
+
+@dataclass(frozen=True)
+class GitSettings:
+    provider: GitProvider = GitProvider.CODECOMMIT
+    codeconnections: CodeConnectionsSettings | None = None  # set exactly when provider is codeconnections
+
+
 # IAM's default for a role's trust policy; a quota increase allows up to 4096.
 DEFAULT_TRUST_POLICY_SIZE = 2048
 MAX_TRUST_POLICY_SIZE = 4096
@@ -150,7 +207,13 @@ class PlatformConfig:
     assets_bucket: str | None = None
     bootstrap: BootstrapSettings = BootstrapSettings()
     limits: Limits = Limits()
+    git: GitSettings = GitSettings()
     source: str = ""  # file the config was read from, for messages
+
+    @property
+    def connections(self) -> CodeConnectionsSettings | None:
+        """The CodeConnections settings when repositories live in a Git provider."""
+        return self.git.codeconnections if self.git.provider is GitProvider.CODECONNECTIONS else None
 
     @property
     def stackset(self) -> StackSetSettings | None:

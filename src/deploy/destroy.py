@@ -14,6 +14,8 @@ from src.deploy.changeset import DeployError, StackDeployer
 from src.deploy.console import Console, prefix_of
 from src.deploy.runner import service_role_arn, target_of
 from src.deploy.scheduler import DEFAULT_CONCURRENCY, RunResult, run_graph
+from src.package.s3_templates import withdraw
+from src.package.seed import seed_parameters
 from src.stack_graph import StackKind, StackRecord
 
 
@@ -50,7 +52,7 @@ def delete_seed_parameters(aws: Aws, config: PlatformConfig, only_set: str | Non
     sets = [s for s in config.account_sets if only_set in (None, s.name)]
     for account, region in dict.fromkeys((s.dev_account, s.region) for s in sets):
         ssm = aws.in_account(account, config.app_prefix).client("ssm", region)
-        names = [contracts.SSM_SEED_BUCKET, *contracts.SEED_APPS.values()]
+        names = [contracts.SSM_SEED_BUCKET, *seed_parameters(config).values()]
         ssm.delete_parameters(Names=names)
         echo(f"ssm: deleted {', '.join(names)} ({account}/{region})")
 
@@ -102,6 +104,9 @@ def destroy(
     """Delete the records' stacks, each after every chosen stack that depends on it."""
     if any(r.kind in (StackKind.ASSETS, StackKind.SERVICE_CATALOG) for r in records):
         delete_seed_parameters(aws, config, only_set, console.echo)
+    if only_set is not None and any(r.kind is StackKind.SERVICE_CATALOG for r in records):
+        # The set's S3 project templates name its launch role; the shared bucket stays.
+        withdraw(aws, config, config.account_set(only_set), console.echo)
 
     def action(record: StackRecord) -> bool:
         return destroy_stack(aws, config, record, echo=console.for_stack(prefix_of(record)), poll_seconds=poll_seconds)

@@ -16,6 +16,7 @@ from pathlib import Path
 from src import contracts
 from src.aws.s3 import sha256_hex
 from src.config import PlatformConfig
+from src.package.seed import seed_parameters, seed_zip
 from src.package.zipper import deterministic_zip
 from src.stack_graph import ParameterSource, StackKind, StackRecord
 from src.templates.products import PRODUCTS
@@ -40,7 +41,7 @@ def needed_sources(config: PlatformConfig, records: list[StackRecord]) -> set[st
         needed.add(BUCKETS)  # every package output names objects in these buckets
         if record.kind is StackKind.SERVICE_CATALOG:
             needed |= {f"template/{p.dist_path(record.account_set)}" for p in PRODUCTS}
-            needed |= {f"seed/{app}" for app in contracts.SEED_APPS}
+            needed |= {f"seed/{app}" for app in seed_parameters(config)}
         if record.kind is StackKind.CODECOMMIT:
             needed.add(contracts.REPO_ARCHIVE)
     return needed
@@ -53,7 +54,7 @@ def current_hashes(config: PlatformConfig, names: set[str], rendered: dict[str, 
             text = rendered.get(name.removeprefix("template/"))
             hashes[name] = sha256_hex(text.encode()) if text is not None else "(not rendered)"
         elif name.startswith("seed/"):
-            hashes[name] = sha256_hex(deterministic_zip(repo_root / "seed_code" / name.removeprefix("seed/")))
+            hashes[name] = sha256_hex(seed_zip(repo_root, name.removeprefix("seed/")))
         elif name == contracts.REPO_ARCHIVE:
             hashes[name] = sha256_hex(deterministic_zip(repo_root))
         elif name == BUCKETS:

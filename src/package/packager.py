@@ -2,7 +2,8 @@
 
 Order is the safety property: every object is uploaded under its content hash and verified
 before any SSM parameter is written, and objects are never overwritten or deleted here. So
-at every moment each SSM parameter names an object that exists, whatever fails.
+at every moment each SSM parameter names an object that exists, whatever fails. The S3 project
+templates (stable keys, see s3_templates.py) are published after the SSM parameters they read.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from src.deploy.preflight import lookup_parameters
 from src.deploy.runner import prepare_specs
 from src.files import atomic_write
 from src.package.freshness import BUCKETS, buckets_digest
-from src.package.seed import check_seed_apps
+from src.package.s3_templates import Publication, publish
+from src.package.seed import check_seed_apps, seed_parameters, seed_zip
 from src.package.zipper import deterministic_zip
 from src.stack_graph import ParameterSource, StackKind, StackRecord, stack_graph, stack_tags
 from src.templates.products import PRODUCTS, ProductScope
@@ -52,6 +54,7 @@ class PackageResult:
     ssm_unchanged: int = 0
     manifest: dict = field(default_factory=dict)
     uploads: list[dict] = field(default_factory=list)  # region, bucket, key, bytes
+    s3_templates: Publication = field(default_factory=Publication)
 
     def as_json(self) -> dict:
         return {
@@ -61,6 +64,7 @@ class PackageResult:
             "ssmWritten": self.ssm_written,
             "ssmUnchanged": self.ssm_unchanged,
             "buckets": self.manifest.get("buckets", {}),
+            "s3Templates": self.s3_templates.as_json(),
         }
 
 
@@ -71,8 +75,14 @@ def build_artifacts(rendered: dict[str, str], repo_root: Path, config: PlatformC
     for app in contracts.SEED_APPS:
         data = deterministic_zip(seed_root / app)
         artifacts.append(Artifact(f"seed/{app}", data, contracts.seed_object_key(app, sha256_hex(data))))
-    repo = deterministic_zip(repo_root)
-    artifacts.append(Artifact(contracts.REPO_ARCHIVE, repo, contracts.seed_object_key(contracts.REPO_ARCHIVE, sha256_hex(repo))))
+    if config.connections:  # the function that seeds projects' provider repositories
+        seeder = seed_zip(repo_root, contracts.GIT_SEEDER_APP)
+        artifacts.append(Artifact(f"seed/{contracts.GIT_SEEDER_APP}", seeder,
+                                  contracts.seed_object_key(contracts.GIT_SEEDER_APP, sha256_hex(seeder))))
+    else:  # the CodeCommit stack's first commit; with a Git provider the provider holds the repository
+        repo = deterministic_zip(repo_root)
+        artifacts.append(Artifact(contracts.REPO_ARCHIVE, repo,
+                                  contracts.seed_object_key(contracts.REPO_ARCHIVE, sha256_hex(repo))))
     for path in product_paths(config):
         data = rendered[path].encode()
         product = Path(path).stem
@@ -103,8 +113,9 @@ def package(
     deploy_assets_stack: bool = True,
 ) -> PackageResult:
     """Package everything; `only_set` limits the SSM writes to that set's DEV account (the
-    platform pipeline of a set may only write there); without `deploy_assets_stack` the
-    assets buckets must already exist (the pipeline's role does not manage stacks)."""
+    platform pipeline of a set may only write there) and the S3 project templates to that
+    set's; without `deploy_assets_stack` the assets buckets must already exist (the
+    pipeline's role does not manage stacks)."""
     if only_set is not None:
         config.account_set(only_set)  # UnknownAccountSet names the known sets
     dev_targets = [s for s in config.account_sets if only_set in (None, s.name)]
@@ -127,11 +138,12 @@ def package(
     _upload_everything(aws, config, artifacts, buckets, result, echo)  # 1. every object, verified
     by_name = {a.name: a for a in artifacts}
     for account, region in dict.fromkeys((s.dev_account, s.region) for s in dev_targets):  # 2. only then SSM
-        keys = {parameter: by_name[f"seed/{app}"].key for app, parameter in contracts.SEED_APPS.items()}
+        keys = {parameter: by_name[f"seed/{app}"].key for app, parameter in seed_parameters(config).items()}
         ssm = aws.in_account(account, config.app_prefix).client("ssm", region)
         _point_parameters(ssm, aws.client("s3", region), buckets[region], keys, f"{account}/{region}", result, echo)
     echo(f"ssm: {len(result.ssm_written)} written, {result.ssm_unchanged} unchanged")
-    # 3. Record what deploy, the platform pipeline and `aws cloudformation deploy` will use.
+    result.s3_templates = publish(aws, config, rendered, buckets, dev_targets, echo)  # 3. they read SSM
+    # 4. Record what deploy, the platform pipeline and `aws cloudformation deploy` will use.
     result.manifest = _manifest(config, artifacts, buckets, aws.endpoint_url,
                                 source_hashes(rendered, artifacts, buckets))
     lookups = _lookups(aws, config) if deploy_assets_stack else {}

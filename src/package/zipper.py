@@ -90,13 +90,15 @@ def list_files(root: Path, *, extra_excludes: tuple[str, ...] = ()) -> list[str]
     return sorted(kept)
 
 
-def deterministic_zip(root: Path, *, extra_excludes: tuple[str, ...] = ()) -> bytes:
+def deterministic_zip(root: Path, *, extra_excludes: tuple[str, ...] = (), under: str = "") -> bytes:
+    """`under`: a folder the files are put in inside the zip (a Python package's own name, so a
+    Lambda handler `package.module.function` imports)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for rel in list_files(root, extra_excludes=extra_excludes):
             path = root / rel
             mode = 0o755 if os.stat(path).st_mode & stat.S_IXUSR else 0o644
-            info = zipfile.ZipInfo(rel, date_time=FIXED_TIME)
+            info = zipfile.ZipInfo(f"{under}/{rel}" if under else rel, date_time=FIXED_TIME)
             info.external_attr = (stat.S_IFREG | mode) << 16
             info.compress_type = zipfile.ZIP_STORED
             info.create_system = 3  # unix, so the permission bits are honoured

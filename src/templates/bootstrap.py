@@ -10,7 +10,9 @@ Creates what pipelines in other accounts use to deploy here:
 - two permissions boundaries: one every launch role carries, one every role a launched project
   creates carries. Neither lets its role write IAM outside its remit or drop a boundary, so no
   role created here can grant itself, or a role it creates, more than its boundary;
-- the SageMaker model execution role the endpoint stacks run models with.
+- the SageMaker model execution role the endpoint stacks run models with, and for batch-inference
+  stacks the batch execution role (their pipelines and models) and the scheduler role (starts
+  their pipelines).
 Nothing in this stack can modify the deploy role, the execution role or the boundaries.
 """
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from awacs.aws import ArnNotEquals, Condition, StringEquals, StringLike
+from awacs.aws import ArnNotEquals, Condition, ForAllValuesStringEquals, StringEquals, StringLike
 from troposphere import Parameter, Ref, Sub, Template, iam
 
 from src import contracts
@@ -72,6 +74,12 @@ LAUNCH_SERVICES = ("ssm", "kms", "s3", "sagemaker", "codecommit", "codebuild", "
 PROJECT_ROLE_USERS = (Service.CODEBUILD, Service.CODEPIPELINE, Service.EVENTS, Service.SAGEMAKER)
 PROJECT_SERVICES = ("s3", "kms", "sagemaker", "codecommit", "codebuild", "codepipeline", "ecr", "logs", "cloudwatch",
                     "cloudformation")
+# With repositories in a Git provider (git.provider codeconnections): launch roles also create
+# the seeding function and pass connections; project roles use connections, and the seeding
+# function's role reads the token secret.
+CONNECTION_SERVICES = ("codeconnections", "codestar-connections")
+GIT_LAUNCH_SERVICES = ("lambda", *CONNECTION_SERVICES)
+GIT_PROJECT_SERVICES = ("secretsmanager", *CONNECTION_SERVICES)
 
 
 def add_parameters(t: Template) -> None:
@@ -187,6 +195,11 @@ def add_deploy_role(t: Template, config: PlatformConfig) -> iam.Role:
                     ["ssm:GetParameter", "ssm:GetParameters"],
                     [arn("ssm", f"parameter{config.service_catalog.execution_role_parameter}", region="*")],
                 ),
+                # build.py tag-domains points DEV accounts' SageMaker domains at their S3 templates:
+                # that one tag key only.
+                allow(["sagemaker:DescribeDomain", "sagemaker:ListTags"], [arn("sagemaker", "domain/*", region="*")]),
+                allow(["sagemaker:AddTags"], [arn("sagemaker", "domain/*", region="*")],
+                      condition=Condition(ForAllValuesStringEquals({"aws:TagKeys": [contracts.TAG_S3_TEMPLATES_LOCATION]}))),
             ],
             tags=None,
         )
@@ -256,22 +269,28 @@ def service_catalog_statements(prefix: str) -> list[Any]:
 
 
 def ssm_statements(config: PlatformConfig) -> list[Any]:
-    """The Service Catalog stack's /mlops/{dev,preprod,prod}/* parameters and its role parameter."""
+    """The Service Catalog stack's /mlops/{dev,preprod,prod}/* parameters (and /mlops/git/*, the
+    projects' connection, with a Git provider) and its role parameter."""
+    groups = [*contracts.STAGES, *(["git"] if config.connections else [])]
     return [
         allow(
             list(SSM_PARAMETER_MANAGEMENT),
-            [arn("ssm", f"parameter{contracts.SSM_ROOT}/{stage}/*") for stage in contracts.STAGES],
+            [arn("ssm", f"parameter{contracts.SSM_ROOT}/{group}/*") for group in groups],
         ),
         allow(["ssm:GetParameters"], [arn("ssm", f"parameter{config.service_catalog.execution_role_parameter}")]),
     ]
 
 
 def launch_role_statements(prefix: str) -> list[Any]:
-    """The sets' launch roles, always with the launch-role boundary, passed to Service Catalog."""
+    """The sets' launch roles (Service Catalog's, passed to Service Catalog, and the S3 project
+    templates', which CloudFormation assumes when a Studio user passes it), always with the
+    launch-role boundary."""
     launch_roles = global_arn("iam", f"role/{contracts.launch_role_pattern(prefix)}")
+    s3_launch_roles = global_arn("iam", f"role/{contracts.s3_launch_role_pattern(prefix)}")
     boundary = Sub(contracts.boundary_arn(contracts.launch_role_boundary_name(prefix)))
     return [
         *bounded_role_writes(launch_roles, boundary),
+        *bounded_role_writes(s3_launch_roles, boundary),
         pass_role([launch_roles], Service.SERVICE_CATALOG),
     ]
 
@@ -348,6 +367,28 @@ def endpoint_statements(prefix: str) -> list[Any]:
     ]
 
 
+def batch_statements(prefix: str) -> list[Any]:
+    """Batch-inference stacks (every stage): on top of a model and a key (endpoint_statements),
+    a SageMaker pipeline and the EventBridge Scheduler schedule that starts it (the
+    AWS::SageMaker::Pipeline and AWS::Scheduler::Schedule handlers' permissions)."""
+    batch_role = global_arn("iam", f"role/{contracts.batch_execution_role_name(prefix)}")
+    scheduler_role = global_arn("iam", f"role/{contracts.batch_scheduler_role_name(prefix)}")
+    return [
+        allow(
+            ["sagemaker:CreatePipeline", "sagemaker:UpdatePipeline", "sagemaker:DeletePipeline",
+             "sagemaker:DescribePipeline", "sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:ListTags"],
+            [batch_pipeline_arn()],
+        ),
+        pass_role([batch_role], Service.SAGEMAKER),
+        allow(
+            ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule",
+             "scheduler:GetSchedule"],
+            [arn("scheduler", f"schedule/default/p-*{contracts.BATCH_PIPELINE_SUFFIX}")],
+        ),
+        pass_role([scheduler_role], Service.SCHEDULER),
+    ]
+
+
 def add_cfn_execution_role(t: Template, config: PlatformConfig) -> iam.Role:
     prefix = config.app_prefix
     return t.add_resource(
@@ -361,6 +402,7 @@ def add_cfn_execution_role(t: Template, config: PlatformConfig) -> iam.Role:
                 *ssm_statements(config),
                 *launch_role_statements(prefix),
                 *endpoint_statements(prefix),
+                *batch_statements(prefix),
             ],
             tags=None,
         )
@@ -382,18 +424,22 @@ def _boundary_denies(prefix: str, writable_roles: str, required_boundary: Any) -
     ]
 
 
-def _pass_project_roles(prefix: str) -> Any:
+def _pass_project_roles(prefix: str, git: bool) -> Any:
     """Within a boundary, only project roles may be passed, and only to the services projects use."""
+    users = [*PROJECT_ROLE_USERS, *((Service.LAMBDA,) if git else ())]
     return allow(
         ["iam:PassRole"],
         [global_arn("iam", f"role/{contracts.project_roles_pattern(prefix)}")],
         sid="PassProjectRoles",
-        condition=Condition(StringEquals({"iam:PassedToService": [s.value for s in PROJECT_ROLE_USERS]})),
+        condition=Condition(StringEquals({"iam:PassedToService": [s.value for s in users]})),
     )
 
 
-def add_boundaries(t: Template, prefix: str) -> None:
-    """Managed policies used only as permissions boundaries: they cap, they grant nothing."""
+def add_boundaries(t: Template, prefix: str, *, git: bool) -> None:
+    """Managed policies used only as permissions boundaries: they cap, they grant nothing.
+    `git`: project repositories live in a Git provider."""
+    launch_services = [*LAUNCH_SERVICES, *(GIT_LAUNCH_SERVICES if git else ())]
+    project_services = [*PROJECT_SERVICES, *(GIT_PROJECT_SERVICES if git else ())]
     project_boundary = Sub(contracts.boundary_arn(contracts.project_role_boundary_name(prefix)))
     # checkov reads these as grants; a boundary only caps what a role's own policy grants.
     caps = "A permissions boundary grants nothing: it caps what the role's own (scoped) policy grants"
@@ -410,9 +456,9 @@ def add_boundaries(t: Template, prefix: str) -> None:
             Description="Boundary of the Service Catalog launch roles: the services projects are made of, "
             "IAM only for project roles that carry the project-role boundary",
             PolicyDocument=policy(
-                allow([f"{s}:*" for s in LAUNCH_SERVICES], ["*"], sid="ProjectServices"),
+                allow([f"{s}:*" for s in launch_services], ["*"], sid="ProjectServices"),
                 allow(["iam:Get*", "iam:List*", *IAM_ROLE_MANAGEMENT], ["*"], sid="ProjectRoles"),
-                _pass_project_roles(prefix),
+                _pass_project_roles(prefix, git),
                 *_boundary_denies(prefix, contracts.project_roles_pattern(prefix), project_boundary),
             ),
             Metadata=skip,
@@ -424,14 +470,34 @@ def add_boundaries(t: Template, prefix: str) -> None:
             ManagedPolicyName=contracts.project_role_boundary_name(prefix),
             Description="Boundary of every role a SageMaker project creates: its services, no IAM writes",
             PolicyDocument=policy(
-                allow([f"{s}:*" for s in PROJECT_SERVICES], ["*"], sid="ProjectServices"),
+                allow([f"{s}:*" for s in project_services], ["*"], sid="ProjectServices"),
                 allow(["iam:Get*", "iam:List*", "sts:AssumeRole"], ["*"], sid="ReadIamAndAssume"),
-                _pass_project_roles(prefix),
+                _pass_project_roles(prefix, git),
                 deny(list(IAM_WRITE_VERBS), ["*"], sid="NoIamWrites"),
             ),
             Metadata=skip,
         )
     )
+
+
+def model_runtime_statements(prefix: str, log_groups: str) -> list[Any]:
+    """What a model needs to run here: its artifacts (in DEV accounts' project artifact
+    buckets), its image (in DEV accounts' project repositories), logs and metrics."""
+    return [
+        allow(["s3:GetObject"], [s3_arn(f"{prefix}-*-artifacts-*/*")]),
+        allow(["kms:Decrypt"], [arn("kms", "key/*", region="*", account="*")], condition=KMS_VIA_S3),
+        allow(["ecr:GetAuthorizationToken"], ["*"]),
+        allow(list(ECR_PULL_ACTIONS), [arn("ecr", f"repository/{prefix}-*", account="*")]),
+        allow(
+            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            [arn("logs", f"log-group:{log_groups}")],
+        ),
+        allow(
+            ["cloudwatch:PutMetricData"],
+            ["*"],
+            condition=Condition(StringLike({"cloudwatch:namespace": "/aws/sagemaker/*"})),
+        ),
+    ]
 
 
 def add_model_execution_role(t: Template, prefix: str) -> iam.Role:
@@ -442,22 +508,58 @@ def add_model_execution_role(t: Template, prefix: str) -> iam.Role:
             description="Runs SageMaker endpoints deployed by the platform in this account",
             # Inference: SageMaker documents aws:SourceArn as arn:...:sagemaker:<region>:<account>:*.
             trust=service_trust(Service.SAGEMAKER, source_arns=[arn("sagemaker", "*", region="*")]),
+            statements=model_runtime_statements(prefix, "/aws/sagemaker/Endpoints/*"),
+            tags=None,
+        )
+    )
+
+
+def batch_pipeline_arn() -> Sub:
+    """Every batch-inference pipeline here. SageMaker keeps pipeline names lowercase in ARNs."""
+    return arn("sagemaker", f"pipeline/*{contracts.BATCH_PIPELINE_SUFFIX}", region="*")
+
+
+def add_batch_execution_role(t: Template, prefix: str) -> iam.Role:
+    """Runs batch-inference stacks' SageMaker pipelines and their models: the pipeline starts a
+    transform job, the job reads input and writes output with the model's role. Data buckets:
+    its own policy reaches only this account's `<prefix>-batch-*` buckets; any other bucket of
+    this account can grant it by bucket policy. Output is encrypted with each stack's own key,
+    whose key policy grants this role."""
+    data_buckets = contracts.batch_data_bucket_pattern(prefix)
+    return t.add_resource(
+        role(
+            "BatchExecutionRole",
+            name=contracts.batch_execution_role_name(prefix),
+            description="Runs the batch-inference pipelines and models deployed by the platform in this account",
+            trust=service_trust(Service.SAGEMAKER, source_arns=[arn("sagemaker", "*", region="*")]),
             statements=[
-                # Model artifacts stay in the DEV account's project artifact buckets.
-                allow(["s3:GetObject"], [s3_arn(f"{prefix}-*-artifacts-*/*")]),
-                allow(["kms:Decrypt"], [arn("kms", "key/*", region="*", account="*")], condition=KMS_VIA_S3),
-                allow(["ecr:GetAuthorizationToken"], ["*"]),
-                allow(list(ECR_PULL_ACTIONS), [arn("ecr", f"repository/{prefix}-*", account="*")]),
+                *model_runtime_statements(prefix, "/aws/sagemaker/TransformJobs*"),
                 allow(
-                    ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    [arn("logs", "log-group:/aws/sagemaker/Endpoints/*")],
+                    ["sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob",
+                     "sagemaker:AddTags"],
+                    [arn("sagemaker", "transform-job/*", region="*")],
                 ),
-                allow(
-                    ["cloudwatch:PutMetricData"],
-                    ["*"],
-                    condition=Condition(StringLike({"cloudwatch:namespace": "/aws/sagemaker/*"})),
-                ),
+                allow(["s3:ListBucket", "s3:GetBucketLocation"], [s3_arn(data_buckets)],
+                      condition=Condition(StringEquals({"aws:ResourceAccount": Ref("AWS::AccountId")}))),
+                allow(["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], [s3_arn(f"{data_buckets}/*")],
+                      condition=Condition(StringEquals({"aws:ResourceAccount": Ref("AWS::AccountId")}))),
             ],
+            tags=None,
+        )
+    )
+
+
+def add_batch_scheduler_role(t: Template, prefix: str) -> iam.Role:
+    """EventBridge Scheduler starts batch-inference pipelines with it, for schedules of this
+    account's default schedule group only (the confused-deputy condition of the Scheduler user
+    guide, "Set up the execution role": aws:SourceAccount, aws:SourceArn of the schedule group)."""
+    return t.add_resource(
+        role(
+            "BatchSchedulerRole",
+            name=contracts.batch_scheduler_role_name(prefix),
+            description="Lets EventBridge Scheduler start the batch-inference pipelines in this account",
+            trust=service_trust(Service.SCHEDULER, source_arns=[arn("scheduler", "schedule-group/default", region="*")]),
+            statements=[allow(["sagemaker:StartPipelineExecution"], [batch_pipeline_arn()])],
             tags=None,
         )
     )
@@ -468,13 +570,16 @@ def build(config: PlatformConfig) -> Template:
     t = Template(
         Description=(
             "Bootstrap roles letting the MLOps platform's pipelines deploy into this account "
-            "(deploy role, CloudFormation execution role, SageMaker model execution role, permissions boundaries)."
+            "(deploy role, CloudFormation execution role, SageMaker model and batch execution roles, batch scheduler "
+            "role, permissions boundaries)."
         )
     )
     t.set_version()
     add_parameters(t)
-    add_boundaries(t, prefix)
+    add_boundaries(t, prefix, git=config.connections is not None)
     add_deploy_role(t, config)
     add_cfn_execution_role(t, config)
     add_model_execution_role(t, prefix)
+    add_batch_execution_role(t, prefix)
+    add_batch_scheduler_role(t, prefix)
     return t

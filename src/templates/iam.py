@@ -34,7 +34,9 @@ class Service(str, Enum):
     CODEBUILD = "codebuild.amazonaws.com"
     CODEPIPELINE = "codepipeline.amazonaws.com"
     EVENTS = "events.amazonaws.com"
+    LAMBDA = "lambda.amazonaws.com"
     SAGEMAKER = "sagemaker.amazonaws.com"
+    SCHEDULER = "scheduler.amazonaws.com"
     SERVICE_CATALOG = "servicecatalog.amazonaws.com"
 
 

@@ -13,6 +13,7 @@ a resource to a project template without granting it here fails CI, not a launch
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from awacs.aws import Condition, StringEquals, StringLike
@@ -179,8 +180,21 @@ PASSED_TO_SERVICES = (
 PLATFORM_PARAMETERS = (f"{contracts.SSM_CODE_PREFIX}*", *(f"{contracts.SSM_ROOT}/{stage}/*" for stage in contracts.STAGES))
 
 
-def statements(prefix: str, assets_buckets: list[str], execution_role_parameter: str) -> list[Any]:
-    """Every statement of the launch role for app prefix `prefix`."""
+class Provisioner(Enum):
+    """Who runs CloudFormation with a launch role: the stacks it creates are named
+    `<value><...>`, and only Service Catalog reads templates from its own copies."""
+
+    SERVICE_CATALOG = "SC-"  # products provisioned as stacks SC-<account>-pp-<id>
+    # S3 project templates: SageMaker's CreateProject creates the stack SP-<...> and CloudFormation
+    # assumes the CfnTemplateProvider's RoleARN (aws-samples/sagemaker-custom-project-templates,
+    # s3_templates/*/iam/: stack/SP-*).
+    SAGEMAKER_S3 = "SP-"
+
+
+def statements(prefix: str, assets_buckets: list[str], execution_role_parameter: str,
+               provisioner: Provisioner = Provisioner.SERVICE_CATALOG) -> list[Any]:
+    """Every statement of a launch role for app prefix `prefix`: the same resources whichever
+    `provisioner` launches the products, differing only in the stacks it may act on."""
     result = [
         allow(list(actions), [Sub(r.replace("{p}", prefix)) for r in resources])
         for actions, resources in PERMISSIONS.values()
@@ -190,7 +204,7 @@ def statements(prefix: str, assets_buckets: list[str], execution_role_parameter:
         *_project_roles(prefix),
         # CloudFormation resolves the templates' {{resolve:ssm:/mlops/code/...}} with this role.
         allow(["ssm:GetParameter", "ssm:GetParameters"], [arn("ssm", f"parameter{contracts.SSM_CODE_PREFIX}*")]),
-        # Service Catalog provisions products as CloudFormation stacks named SC-<account>-pp-<id>.
+        # The product's own stack (Service Catalog: SC-<account>-pp-<id>; S3 templates: SP-<...>).
         allow(
             [
                 "cloudformation:CreateStack",
@@ -205,7 +219,7 @@ def statements(prefix: str, assets_buckets: list[str], execution_role_parameter:
                 "cloudformation:ExecuteChangeSet",
                 "cloudformation:DeleteChangeSet",
             ],
-            [arn("cloudformation", "stack/SC-*/*")],
+            [arn("cloudformation", f"stack/{provisioner.value}*/*")],
         ),
         # No resource-level permissions: validating or summarising a template given by URL.
         allow(
@@ -221,13 +235,7 @@ def statements(prefix: str, assets_buckets: list[str], execution_role_parameter:
         ),
         # Product templates and seed zips, from the platform's assets bucket(s).
         allow(["s3:GetObject", "s3:GetObjectVersion"], [s3_arn(f"{b}/*") for b in assets_buckets]),
-        # Service Catalog keeps its copy of each product template in a bucket it owns and
-        # tags; launches read that copy (documented for launch constraints).
-        allow(
-            ["s3:GetObject"],
-            ["*"],
-            condition=Condition(StringEquals({"s3:ExistingObjectTag/servicecatalog:provisioning": "true"})),
-        ),
+        *_provisioner_copies(provisioner),
         allow(
             ["kms:Decrypt"],
             [arn("kms", "key/*", region="*", account="*")],
@@ -241,6 +249,20 @@ def statements(prefix: str, assets_buckets: list[str], execution_role_parameter:
         ),
     ]
     return result
+
+
+def _provisioner_copies(provisioner: Provisioner) -> list[Any]:
+    """Service Catalog keeps its copy of each product template in a bucket it owns and tags;
+    launches read that copy (documented for launch constraints). S3 templates have no copy."""
+    if provisioner is not Provisioner.SERVICE_CATALOG:
+        return []
+    return [
+        allow(
+            ["s3:GetObject"],
+            ["*"],
+            condition=Condition(StringEquals({"s3:ExistingObjectTag/servicecatalog:provisioning": "true"})),
+        )
+    ]
 
 
 def _project_roles(prefix: str) -> list[Any]:
@@ -260,4 +282,4 @@ def _pass_project_roles(prefix: str) -> Any:
     )
 
 
-__all__ = ["PASSED_TO_SERVICES", "PERMISSIONS", "statements"]
+__all__ = ["PASSED_TO_SERVICES", "PERMISSIONS", "Provisioner", "statements"]

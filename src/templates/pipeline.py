@@ -1,6 +1,7 @@
 """Platform pipeline of one account set, in the pipeline (governance) account.
 
-Source (this repository's branch) -> Package (one CodeBuild action: install, render, lint,
+Source (this repository's branch: CodeCommit, or a Git provider through the configured
+CodeConnections connection) -> Package (one CodeBuild action: install, render, lint,
 package) -> Deploy (the set's Service Catalog stack into its DEV account through the
 bootstrap roles there).
 """
@@ -87,6 +88,18 @@ def seed_parameter_statements(config: PlatformConfig, account_set: AccountSet) -
     ]
 
 
+def s3_template_statements(config: PlatformConfig, account_set: AccountSet) -> list[Any]:
+    """`package --set` publishes the set's S3 project templates: tagged objects under the set's
+    prefix of its region's assets bucket, stale ones removed (listing is in assets_statements)."""
+    bucket = config.assets_bucket_in(account_set.region)
+    return [
+        allow(
+            ["s3:PutObjectTagging", "s3:GetObjectTagging", "s3:DeleteObject"],
+            [s3_arn(f"{bucket}/{contracts.s3_templates_prefix(account_set.name)}*")],
+        )
+    ]
+
+
 def add_package_role(t: Template, config: PlatformConfig, account_set: AccountSet, artifacts: EncryptedBucket) -> iam.Role:
     name = package_project_name(config, account_set)
     return t.add_resource(
@@ -99,6 +112,7 @@ def add_package_role(t: Template, config: PlatformConfig, account_set: AccountSe
                 codebuild_logs([name]),
                 *artifacts.access_statements(),
                 *assets_statements(config),
+                *s3_template_statements(config, account_set),
                 *seed_parameter_statements(config, account_set),
             ],
             tags=dev_account_tags(account_set.dev_account),
@@ -117,15 +131,29 @@ def add_pipeline_role(t: Template, config: PlatformConfig, account_set: AccountS
             statements=[
                 *artifacts.access_statements(),
                 *assets_statements(config),
-                *pp.source_and_build_statements(
-                    arn("codecommit", config.repository.name),
-                    [arn("codebuild", f"project/{package_project_name(config, account_set)}")],
-                ),
+                *source_statements(config),
+                *pp.build_statements([arn("codebuild", f"project/{package_project_name(config, account_set)}")]),
                 allow(["sts:AssumeRole"], [deploy_role_arn(prefix, account_set.dev_account)]),
             ],
             tags=dev_account_tags(account_set.dev_account),
         )
     )
+
+
+def source_statements(config: PlatformConfig) -> list[Any]:
+    connections = config.connections
+    if connections:
+        return pp.connection_statements(connections.connection_arn)
+    return [allow(list(pp.CODECOMMIT_SOURCE_ACTIONS), [arn("codecommit", config.repository.name)])]
+
+
+def source_action(config: PlatformConfig) -> Any:
+    repository = config.repository
+    connections = config.connections
+    if connections:
+        return pp.connection_source(connections.connection_arn, f"{connections.owner}/{repository.name}",
+                                    repository.branch, SOURCE)
+    return pp.codecommit_source(repository.name, repository.branch, SOURCE)
 
 
 def other_region_stores(t: Template, config: PlatformConfig, account_set: AccountSet) -> dict[str, Any]:
@@ -222,12 +250,14 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
             role=add_pipeline_role(t, config, account_set, artifacts),
             artifacts=artifacts,
             stages=[
-                pp.stage(SOURCE, pp.codecommit_source(config.repository.name, config.repository.branch, SOURCE)),
+                pp.stage(SOURCE, source_action(config)),
                 pp.stage("Package", pp.codebuild_action("RenderLintPackage", package, SOURCE, PACKAGED)),
                 pp.stage("Deploy", deploy_action),
             ],
             other_regions=other_region_stores(t, config, account_set),
+            triggers=[pp.push_trigger(config.repository.branch)] if config.connections else (),
         )
     )
-    add_trigger(t, config, account_set, platform_pipeline)
+    if not config.connections:  # a V2 trigger starts a connection-sourced pipeline
+        add_trigger(t, config, account_set, platform_pipeline)
     return t

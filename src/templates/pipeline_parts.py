@@ -22,12 +22,24 @@ CODECOMMIT_SOURCE_ACTIONS = (
 )
 
 
+# What a pipeline role needs to take a source through a CodeConnections connection. Both
+# service prefixes stay valid (connections made before July 2024 have codestar-connections ARNs).
+USE_CONNECTION_ACTIONS = ("codeconnections:UseConnection", "codestar-connections:UseConnection")
+
+
+def build_statements(project_arns: Sequence[Any]) -> list[Any]:
+    return [allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds"], list(project_arns))]
+
+
 def source_and_build_statements(repository_arn: Any, project_arns: Sequence[Any]) -> list[Any]:
     """Pipeline-role statements: read the CodeCommit source, run the CodeBuild actions."""
-    return [
-        allow(list(CODECOMMIT_SOURCE_ACTIONS), [repository_arn]),
-        allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds"], list(project_arns)),
-    ]
+    return [allow(list(CODECOMMIT_SOURCE_ACTIONS), [repository_arn]), *build_statements(project_arns)]
+
+
+def connection_statements(connection_arn: Any) -> list[Any]:
+    """Pipeline-role statement: use the one connection (IAM authorizes UseConnection on the
+    connection's own ARN, under either action prefix)."""
+    return [allow(list(USE_CONNECTION_ACTIONS), [connection_arn])]
 
 
 def codebuild_project(
@@ -83,6 +95,35 @@ def codecommit_source(repository_name: Any, branch: str, output: str) -> codepip
         },
         OutputArtifacts=[codepipeline.OutputArtifacts(Name=output)],
         RunOrder=1,
+    )
+
+
+def connection_source(connection_arn: Any, full_repository_id: Any, branch: str, output: str) -> codepipeline.Actions:
+    """Source action reading a Git provider's repository through a CodeConnections connection
+    (a zip of the branch, CODE_ZIP). Pushes start the pipeline through its trigger
+    (`push_trigger`), which replaces the action's own change detection."""
+    return codepipeline.Actions(
+        Name="Source",
+        ActionTypeId=_action_type("Source", "CodeStarSourceConnection"),
+        Configuration={
+            "ConnectionArn": connection_arn,
+            "FullRepositoryId": full_repository_id,
+            "BranchName": branch,
+            "OutputArtifactFormat": "CODE_ZIP",
+        },
+        OutputArtifacts=[codepipeline.OutputArtifacts(Name=output)],
+        RunOrder=1,
+    )
+
+
+def push_trigger(branch: str) -> codepipeline.PipelineTriggerDeclaration:
+    """V2 trigger: a push to `branch` of the "Source" action's repository starts the pipeline."""
+    return codepipeline.PipelineTriggerDeclaration(
+        ProviderType="CodeStarSourceConnection",
+        GitConfiguration=codepipeline.GitConfiguration(
+            SourceActionName="Source",
+            Push=[codepipeline.GitPushFilter(Branches=codepipeline.GitBranchFilterCriteria(Includes=[branch]))],
+        ),
     )
 
 
@@ -173,10 +214,16 @@ def pipeline(
     stages: Sequence[codepipeline.Stages],
     tags: Tags | None = None,
     other_regions: dict[str, codepipeline.ArtifactStore] | None = None,
+    triggers: Sequence[codepipeline.PipelineTriggerDeclaration] = (),
+    depends_on: Sequence[str] = (),
 ) -> codepipeline.Pipeline:
     """A V2 pipeline storing artifacts in `artifacts`; actions in `other_regions` need a store
     of their own in each of those regions."""
     kwargs: dict[str, Any] = {"Tags": tags} if tags is not None else {}
+    if triggers:
+        kwargs["Triggers"] = list(triggers)
+    if depends_on:
+        kwargs["DependsOn"] = list(depends_on)
     home = artifact_store(artifacts.name, artifacts.key_arn)
     if other_regions:
         kwargs["ArtifactStores"] = [

@@ -11,7 +11,7 @@ from troposphere import Template
 
 from src import contracts
 from src.config import AccountSet, PlatformConfig
-from src.templates import project_basic, project_byoc, project_dynamic
+from src.templates import project_basic, project_batch, project_byoc, project_dynamic
 from src.templates.project_basic import SetCore
 
 
@@ -64,6 +64,14 @@ PRODUCTS: tuple[Product, ...] = (
         ProductScope.PER_SET,
         project_byoc.build,
         on_set_core=True,
+    ),
+    Product(
+        "batch-inference",
+        "MLOps: model build and scheduled batch inference",
+        "Model building pipeline and a DEV -> PREPROD -> PROD deploy pipeline that runs the latest "
+        "approved model as a scheduled SageMaker batch-transform pipeline in each stage.",
+        ProductScope.PER_SET,
+        project_batch.build,
     ),
 )
 

@@ -10,8 +10,9 @@ from troposphere import Template
 from src import contracts
 from src.config import AccountSet, PlatformConfig
 from src.templates.project_build import add_model_build
-from src.templates.project_deploy import add_model_deploy
+from src.templates.project_deploy import add_model_deploy, endpoint_app
 from src.templates.project_parts import ProjectShared, TargetAccounts, add_shared, new_project_template
+from src.templates.project_source import GitRepositories
 
 
 def targets_of(account_set: AccountSet) -> TargetAccounts:
@@ -34,8 +35,8 @@ class SetCore:
     @staticmethod
     def of(config: PlatformConfig, account_set: AccountSet) -> SetCore:
         t = new_project_template("")
-        shared = add_shared(t, config.app_prefix, targets_of(account_set))
-        add_model_deploy(t, shared)
+        shared = add_shared(t, config.app_prefix, targets_of(account_set), GitRepositories.of(config))
+        add_model_deploy(t, shared, endpoint_app(config.app_prefix))
         return SetCore(t, shared)
 
     def new_template(self, description: str) -> Template:

@@ -26,8 +26,6 @@ from src.templates.iam import (
 from src.templates.project_parts import (
     GROUP_ARN,
     PACKAGES_ARN,
-    PROJECT_BRANCH,
-    SOURCE_ARTIFACT,
     CodeBuildStep,
     PipelineKind,
     ProjectShared,
@@ -35,8 +33,8 @@ from src.templates.project_parts import (
     add_project_pipeline,
     ecr_auth,
     project_boundary,
-    seeded_repository,
 )
+from src.templates.project_source import SOURCE_ARTIFACT, add_source
 from src.templates.storage import account_root
 from src.templates.tags import PROJECT_ID_PARAM, PROJECT_NAME_PARAM, project_tags
 
@@ -180,24 +178,24 @@ def add_model_build(
     With `image_repository` (bring your own container) a privileged CodeBuild step builds and
     pushes the training/inference image before the SageMaker pipeline is upserted.
     """
-    repo = t.add_resource(
-        seeded_repository(
-            "ModelBuildRepository",
-            contracts.project_resource_name(shared.prefix, "model-build"),
-            "Model building code of SageMaker project ${SageMakerProjectName}",
-            seed_parameter,
-        )
+    source = add_source(
+        t,
+        shared.git,
+        title="ModelBuildRepository",
+        name=contracts.project_resource_name(shared.prefix, "model-build"),
+        description="Model building code of SageMaker project ${SageMakerProjectName}",
+        seed_parameter=seed_parameter,
     )
     sagemaker_role = add_sagemaker_execution_role(t, shared, image_repository)
     build = add_build_project(t, shared, sagemaker_role, image_repository)
-    stages = [pp.stage("Source", pp.codecommit_source(GetAtt(repo, "Name"), PROJECT_BRANCH, SOURCE_ARTIFACT))]
+    stages = []
     projects = [build]
     if image_repository is not None:
         image_build = add_image_build_project(t, shared, image_repository)
         projects.insert(0, image_build)
         stages.append(pp.stage("ImageBuild", pp.codebuild_action("BuildImage", image_build, SOURCE_ARTIFACT)))
     stages.append(pp.stage("Build", pp.codebuild_action("BuildAndRunPipeline", build, SOURCE_ARTIFACT)))
-    add_project_pipeline(t, shared, kind=PipelineKind.BUILD, repo=repo, projects=projects, stages=stages, assume=[])
+    add_project_pipeline(t, shared, kind=PipelineKind.BUILD, source=source, projects=projects, stages=stages, assume=[])
 
 
 def add_image_repository(t: Template, shared: ProjectShared) -> ecr.Repository:

@@ -1,11 +1,17 @@
 """Model-deploy half of a project: repository, template build, security scan, the staged
-DEV -> PREPROD -> PROD pipeline, and the model-approval trigger."""
+DEV -> PREPROD -> PROD pipeline, and the model-approval trigger.
+
+What the stages deploy is up to the deploy app the repository is seeded with: endpoints
+(seed_code/deploy_app) or batch-inference pipelines (seed_code/batch_deploy_app). The pipeline
+is the same for both; `DeployApp` says what differs.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from troposphere import GetAtt, Ref, Sub, Template
+from troposphere import Ref, Sub, Template
 
 from src import contracts
 from src.templates import pipeline_parts as pp
@@ -14,8 +20,6 @@ from src.templates.project_parts import (
     BUILD_ARTIFACT,
     GROUP_ARN,
     PACKAGES_ARN,
-    PROJECT_BRANCH,
-    SOURCE_ARTIFACT,
     CodeBuildStep,
     PipelineKind,
     ProjectShared,
@@ -25,8 +29,8 @@ from src.templates.project_parts import (
     cfn_role_arn,
     deploy_role_arn,
     events_role,
-    seeded_repository,
 )
+from src.templates.project_source import SOURCE_ARTIFACT, add_source
 from src.templates.tags import PROJECT_ID_PARAM, PROJECT_NAME_PARAM, project_tags
 
 SECURITY_SCAN_BUILDSPEC = """version: 0.2
@@ -42,7 +46,36 @@ phases:
 """
 
 
-def add_deploy_build_project(t: Template, shared: ProjectShared) -> Any:
+@dataclass(frozen=True)
+class DeployApp:
+    """The deploy app a project's deploy repository is seeded with."""
+
+    seed_parameter: str  # SSM parameter naming the seed zip's key
+    renders: str  # what its stage templates hold, for descriptions
+    # Role names (in every target account) the app's build is told, by environment variable.
+    role_env: dict[str, Any] = field(default_factory=dict)
+
+
+def endpoint_app(prefix: str) -> DeployApp:
+    return DeployApp(
+        contracts.SSM_SEED_DEPLOY,
+        "endpoint",
+        {"MODEL_EXECUTION_ROLE_NAME": contracts.model_execution_role_name(prefix)},
+    )
+
+
+def batch_app(prefix: str) -> DeployApp:
+    return DeployApp(
+        contracts.SSM_SEED_DEPLOY_BATCH,
+        "batch-inference",
+        {
+            "BATCH_EXECUTION_ROLE_NAME": contracts.batch_execution_role_name(prefix),
+            "BATCH_SCHEDULER_ROLE_NAME": contracts.batch_scheduler_role_name(prefix),
+        },
+    )
+
+
+def add_deploy_build_project(t: Template, shared: ProjectShared, app: DeployApp) -> Any:
     """CodeBuild project that finds the latest approved model and renders the stage templates."""
     targets = shared.targets
     step = CodeBuildStep(
@@ -50,8 +83,8 @@ def add_deploy_build_project(t: Template, shared: ProjectShared) -> Any:
         project_title="ModelDeployBuildProject",
         purpose="deploy-build",
         name=contracts.project_resource_name(shared.prefix, "model-deploy-build"),
-        description="Renders the dev, preprod and prod endpoint templates",
-        role_description="Finds the approved model and renders the endpoint templates",
+        description=f"Renders the dev, preprod and prod {app.renders} templates",
+        role_description=f"Finds the approved model and renders the {app.renders} templates",
         statements=[
             allow(["sagemaker:DescribeModelPackageGroup"], [GROUP_ARN]),
             # ListModelPackages is authorised against model-package ARNs of the group.
@@ -68,20 +101,20 @@ def add_deploy_build_project(t: Template, shared: ProjectShared) -> Any:
             "PREPROD_ACCOUNT_ID": TargetAccounts.value(targets.preprod),
             "PROD_ACCOUNT_ID": TargetAccounts.value(targets.prod),
             "DEPLOYMENT_REGION": TargetAccounts.value(targets.region),
-            "MODEL_EXECUTION_ROLE_NAME": contracts.model_execution_role_name(shared.prefix),
+            **app.role_env,
         },
     )
     return add_codebuild_step(t, shared, step)
 
 
-def add_security_scan_project(t: Template, shared: ProjectShared) -> Any:
+def add_security_scan_project(t: Template, shared: ProjectShared, app: DeployApp) -> Any:
     step = CodeBuildStep(
         role_title="SecurityScanCodeBuildRole",
         project_title="SecurityScanProject",
         purpose="security-scan",
         name=contracts.project_resource_name(shared.prefix, "security-scan"),
-        description="cfn-lint and checkov over the endpoint templates; fails on findings",
-        role_description="Lints and scans the rendered endpoint templates",
+        description=f"cfn-lint and checkov over the {app.renders} templates; fails on findings",
+        role_description=f"Lints and scans the rendered {app.renders} templates",
         statements=[],
         buildspec=SECURITY_SCAN_BUILDSPEC,
         env={},
@@ -137,23 +170,22 @@ def add_approval_trigger(t: Template, shared: ProjectShared, deploy_pipeline: An
     )
 
 
-def add_model_deploy(t: Template, shared: ProjectShared) -> None:
+def add_model_deploy(t: Template, shared: ProjectShared, app: DeployApp) -> None:
     """Model-deploy repository, template build, security scan and the staged deploy pipeline."""
     targets = shared.targets
-    repo = t.add_resource(
-        seeded_repository(
-            "ModelDeployRepository",
-            contracts.project_resource_name(shared.prefix, "model-deploy"),
-            "Model deployment code of SageMaker project ${SageMakerProjectName}",
-            contracts.SSM_SEED_DEPLOY,
-        )
+    source = add_source(
+        t,
+        shared.git,
+        title="ModelDeployRepository",
+        name=contracts.project_resource_name(shared.prefix, "model-deploy"),
+        description="Model deployment code of SageMaker project ${SageMakerProjectName}",
+        seed_parameter=app.seed_parameter,
     )
-    deploy_build = add_deploy_build_project(t, shared)
-    scan = add_security_scan_project(t, shared)
+    deploy_build = add_deploy_build_project(t, shared, app)
+    scan = add_security_scan_project(t, shared, app)
     dev_account = "${AWS::AccountId}"
     region = TargetAccounts.value(targets.region)
     stages = [
-        pp.stage("Source", pp.codecommit_source(GetAtt(repo, "Name"), PROJECT_BRANCH, SOURCE_ARTIFACT)),
         pp.stage("Build", pp.codebuild_action("BuildTemplates", deploy_build, SOURCE_ARTIFACT, BUILD_ARTIFACT)),
         pp.stage("SecurityEvaluation", pp.codebuild_action("ScanTemplates", scan, BUILD_ARTIFACT)),
         pp.stage("DeployDev", deploy_action(shared, "dev", dev_account, None)),
@@ -166,7 +198,7 @@ def add_model_deploy(t: Template, shared: ProjectShared) -> None:
         t,
         shared,
         kind=PipelineKind.DEPLOY,
-        repo=repo,
+        source=source,
         projects=[deploy_build, scan],
         stages=stages,
         assume=[deploy_role_arn(shared.prefix, a) for a in (dev_account, targets.preprod, targets.prod)],

@@ -7,8 +7,9 @@ from troposphere import Parameter, Template
 from src import contracts
 from src.config import PlatformConfig
 from src.templates.project_build import add_model_build
-from src.templates.project_deploy import add_model_deploy
+from src.templates.project_deploy import add_model_deploy, endpoint_app
 from src.templates.project_parts import TargetAccounts, add_shared, new_project_template
+from src.templates.project_source import GitRepositories
 
 ACCOUNT_PATTERN = r"^\d{12}$"
 
@@ -53,7 +54,7 @@ def build(config: PlatformConfig) -> Template:
         },
     )
     targets = TargetAccounts(preprod="${PreProdAccount}", prod="${ProdAccount}", region="${DeploymentRegion}")
-    shared = add_shared(t, config.app_prefix, targets)
+    shared = add_shared(t, config.app_prefix, targets, GitRepositories.of(config))
     add_model_build(t, shared, seed_parameter=contracts.SSM_SEED_BUILD)
-    add_model_deploy(t, shared)
+    add_model_deploy(t, shared, endpoint_app(config.app_prefix))
     return t

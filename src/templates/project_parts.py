@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from troposphere import GetAtt, Parameter, Sub, Template, codebuild, codecommit, sagemaker, ssm
+from troposphere import GetAtt, Parameter, Sub, Template, codebuild, sagemaker, ssm
 
 from src import contracts
 from src.templates import pipeline_parts as pp
@@ -29,6 +29,7 @@ from src.templates.iam import (
     role,
     service_trust,
 )
+from src.templates.project_source import PROJECT_BRANCH, GitRepositories, ProjectSource
 from src.templates.storage import (
     KEPT_DATA,
     PIPELINE_ARTIFACTS,
@@ -41,8 +42,6 @@ from src.templates.storage import (
 )
 from src.templates.tags import PROJECT_ID_PARAM, PROJECT_NAME_PARAM, project_tag_map, project_tags
 
-PROJECT_BRANCH = "main"
-SOURCE_ARTIFACT = "SourceArtifact"
 BUILD_ARTIFACT = "BuildArtifact"
 GROUP_ARN = arn("sagemaker", f"model-package-group/{contracts.PROJECT_SAGEMAKER_NAME_PATTERN}")
 PACKAGES_ARN = arn("sagemaker", f"model-package/{contracts.PROJECT_SAGEMAKER_NAME_PATTERN}/*")
@@ -68,6 +67,7 @@ class ProjectShared:
     artifacts: EncryptedBucket
     pipeline_artifacts: EncryptedBucket
     model_package_group: sagemaker.ModelPackageGroup
+    git: GitRepositories | None = None  # repositories in a Git provider (else CodeCommit)
 
 
 def new_project_template(description: str) -> Template:
@@ -181,7 +181,7 @@ def add_model_package_group(t: Template, target_roots: list[Any]) -> sagemaker.M
     )
 
 
-def add_shared(t: Template, prefix: str, targets: TargetAccounts) -> ProjectShared:
+def add_shared(t: Template, prefix: str, targets: TargetAccounts, git: GitRepositories | None = None) -> ProjectShared:
     """Per-project SSM parameters, the two encrypted buckets and the model package group."""
     add_stage_parameters(t, targets)
     target_roots = [account_root(targets.preprod), account_root(targets.prod)]
@@ -226,24 +226,7 @@ def add_shared(t: Template, prefix: str, targets: TargetAccounts) -> ProjectShar
         retention=PIPELINE_ARTIFACTS,
     )
     group = add_model_package_group(t, target_roots)
-    return ProjectShared(prefix, targets, artifacts, pipeline_artifacts, group)
-
-
-def seeded_repository(title: str, name: str, description: str, seed_parameter: str) -> codecommit.Repository:
-    """CodeCommit repository whose first commit is the seed zip the packager uploaded."""
-    return codecommit.Repository(
-        title,
-        RepositoryName=Sub(name),
-        RepositoryDescription=Sub(description),
-        Code=codecommit.Code(
-            BranchName=PROJECT_BRANCH,
-            S3=codecommit.S3(
-                Bucket=f"{{{{resolve:ssm:{contracts.SSM_SEED_BUCKET}}}}}",
-                Key=f"{{{{resolve:ssm:{seed_parameter}}}}}",
-            ),
-        ),
-        Tags=project_tags(),
-    )
+    return ProjectShared(prefix, targets, artifacts, pipeline_artifacts, group, git)
 
 
 def ecr_auth() -> Any:
@@ -295,14 +278,15 @@ def project_pipeline_role(
     title: str,
     shared: ProjectShared,
     purpose: str,
-    repo: codecommit.Repository,
+    source: ProjectSource,
     projects: list[Any],
     *,
     assume: list[Any],
 ) -> Any:
     statements = [
         *shared.pipeline_artifacts.access_statements(),
-        *pp.source_and_build_statements(GetAtt(repo, "Arn"), [GetAtt(p, "Arn") for p in projects]),
+        *source.statements,
+        *pp.build_statements([GetAtt(p, "Arn") for p in projects]),
     ]
     if assume:
         statements.append(allow(["sts:AssumeRole"], assume))
@@ -322,16 +306,17 @@ def add_project_pipeline(
     shared: ProjectShared,
     *,
     kind: PipelineKind,
-    repo: codecommit.Repository,
+    source: ProjectSource,
     projects: list[Any],
     stages: list[Any],
     assume: list[Any],
 ) -> Any:
-    """The project's build or deploy pipeline with its role, started by pushes to the
-    repository's main branch through its trigger rule."""
+    """The project's build or deploy pipeline (its Source stage, then `stages`) with its role,
+    started by pushes to the repository's main branch: through a trigger rule (CodeCommit) or
+    the pipeline's own V2 trigger (a Git provider)."""
     prefix, ids = shared.prefix, PIPELINE_IDS[kind]
     role_resource = t.add_resource(
-        project_pipeline_role(ids.role, shared, f"{kind.value}-pipeline", repo, projects, assume=assume)
+        project_pipeline_role(ids.role, shared, f"{kind.value}-pipeline", source, projects, assume=assume)
     )
     pipeline = t.add_resource(
         pp.pipeline(
@@ -339,10 +324,14 @@ def add_project_pipeline(
             name=Sub(contracts.project_resource_name(prefix, f"model-{kind.value}")),
             role=role_resource,
             artifacts=shared.pipeline_artifacts,
-            stages=stages,
+            stages=[pp.stage("Source", source.action), *stages],
             tags=project_tags(),
+            triggers=source.triggers,
+            depends_on=source.depends_on,
         )
     )
+    if source.codecommit_arn is None:
+        return pipeline
     rule_name = f"{prefix}-${{SageMakerProjectId}}-{kind.value}-trigger"
     trigger_role = t.add_resource(events_role(ids.events_role, prefix, f"{kind.value}-events", [pipeline], rule_name))
     t.add_resource(
@@ -350,7 +339,7 @@ def add_project_pipeline(
             ids.trigger_rule,
             name=Sub(rule_name),
             description=f"Start the model {kind.value} pipeline on a push to {PROJECT_BRANCH}",
-            event_pattern=pp.codecommit_change_pattern(GetAtt(repo, "Arn"), PROJECT_BRANCH),
+            event_pattern=pp.codecommit_change_pattern(source.codecommit_arn, PROJECT_BRANCH),
             target=pipeline,
             role=trigger_role,
             tags=project_tags(),

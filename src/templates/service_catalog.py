@@ -2,7 +2,9 @@
 
 One portfolio, one product per project template (template loaded from the assets bucket,
 URL and content-hash version supplied by the packager), the principal association, a launch
-role constraint per product, and the SSM parameters naming the set's accounts.
+role constraint per product, and the SSM parameters naming the set's accounts. Also the
+launch role of the set's S3 project templates (the same products, published by the packager
+for SageMaker Studio): CloudFormation assumes it when a project is created from one.
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
         )
     )
 
+    add_s3_launch_role(t, config, account_set)
+
     for product in PRODUCTS:
         title = product.title
         url_param, version_param = contracts.product_parameter_names(product.key)
@@ -144,4 +148,43 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
                 Description=f"{what} of account set '{account_set.name}'",
             )
         )
+    add_connection_parameter(t, config, account_set)
     return t
+
+
+def add_connection_parameter(t: Template, config: PlatformConfig, account_set: AccountSet) -> None:
+    """Git provider repositories: the DEV account's CodeConnections connection, which every
+    project template reads (`{{resolve:ssm:/mlops/git/connection_arn}}`)."""
+    if config.connections is None:
+        return
+    t.add_resource(
+        ssm.Parameter(
+            "GitConnectionParameter",
+            Name=contracts.SSM_GIT_CONNECTION,
+            Type="String",
+            Value=config.connections.connection_of(account_set.name),
+            Description=f"CodeConnections connection of account set '{account_set.name}' projects' repositories",
+        )
+    )
+
+
+def add_s3_launch_role(t: Template, config: PlatformConfig, account_set: AccountSet) -> None:
+    """The RoleARN of the set's S3 project templates (SageMaker CreateProject's
+    CfnTemplateProvider: "the IAM role that CloudFormation assumes when creating the stack"):
+    the Service Catalog launch role's permissions and boundary, for SageMaker's SP-* stacks.
+    Trusted by CloudFormation only; a Studio user's execution role needs iam:PassRole on it
+    (granted by whoever owns that role, see README)."""
+    t.add_resource(
+        role(
+            "S3TemplatesLaunchRole",
+            name=contracts.s3_launch_role_name(config.app_prefix, account_set.name),
+            description="CloudFormation creates SageMaker projects from the S3 project templates with this role",
+            trust=service_trust(Service.CLOUDFORMATION),
+            statements=launch_role.statements(
+                config.app_prefix, [config.assets_bucket_in(account_set.region)],
+                config.service_catalog.execution_role_parameter, launch_role.Provisioner.SAGEMAKER_S3,
+            ),
+            tags=None,
+            boundary=Sub(contracts.boundary_arn(contracts.launch_role_boundary_name(config.app_prefix))),
+        )
+    )

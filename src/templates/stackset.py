@@ -179,7 +179,8 @@ def execution_role_statements(config: PlatformConfig) -> list[Any]:
     instance stack itself, and the bootstrap's named roles and boundary policies."""
     prefix = config.app_prefix
     roles = [contracts.deploy_role_name(prefix), contracts.cfn_execution_role_name(prefix),
-             contracts.model_execution_role_name(prefix)]
+             contracts.model_execution_role_name(prefix), contracts.batch_execution_role_name(prefix),
+             contracts.batch_scheduler_role_name(prefix)]
     boundaries = [contracts.launch_role_boundary_name(prefix), contracts.project_role_boundary_name(prefix)]
     # Instance stacks are named StackSet-<stack set name>-<UUID>: pinning the UUID's shape keeps
     # a StackSet named <prefix>-bootstrap-<anything> out.

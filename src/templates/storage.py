@@ -232,12 +232,16 @@ def add_encrypted_bucket(
     retain: bool = False,
     logs: LogBucket,
     retention: Retention,
+    cors: s3.CorsConfiguration | None = None,
+    readers_read_tags_under: str | None = None,
 ) -> EncryptedBucket:
     """Add the key, its alias, the bucket and its policy (logical ids from `ids`).
 
     `bucket_name` is an Fn::Sub string. `retain` keeps bucket and key when the stack is
     deleted (data that must outlive the stack, e.g. model artifacts). Access logs go to
     `logs` under the prefix `<bucket id>/`; `retention` says how long versions are kept.
+    `cors` lets browsers of other origins call the bucket (it grants no permission); with
+    `readers_read_tags_under` (a key prefix), readers may also read those objects' tags.
     """
     policy_kwargs = _deletion(retain)
     key_statements = [
@@ -265,6 +269,8 @@ def add_encrypted_bucket(
         )
     )
     bucket_kwargs: dict[str, Any] = {"Tags": tags} if tags is not None else {}
+    if cors is not None:
+        bucket_kwargs["CorsConfiguration"] = cors
     bucket = template.add_resource(
         _private_bucket(
             ids.bucket,
@@ -281,6 +287,11 @@ def add_encrypted_bucket(
     if has_readers:
         bucket_statements.append(
             allow(READ_ACTIONS, [stored.arn, stored.objects_arn], sid="ReadersRead", principal=_reader_principal(readers))
+        )
+    if has_readers and readers_read_tags_under:
+        bucket_statements.append(
+            allow(["s3:GetObjectTagging"], [Sub(f"${{B}}/{readers_read_tags_under}*", B=stored.arn)],
+                  sid="ReadersReadTags", principal=_reader_principal(readers))
         )
     template.add_resource(
         s3.BucketPolicy(ids.policy, Bucket=Ref(bucket), PolicyDocument=policy(*bucket_statements))

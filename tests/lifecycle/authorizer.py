@@ -17,10 +17,15 @@ assuming its role) go through `check()` directly. Every decision is recorded.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
+
+import botocore.session
 
 from tests.lifecycle import iam_requests
 from tests.lifecycle.iam_eval import Decision, Principal, Request, Unsupported, evaluate
@@ -95,9 +100,11 @@ class Authorizer:
 
     def decide(self, principal: Principal, check: Check, origin: str) -> Decision:
         policy, owner = self.resource_policy(check)
-        # A role's tags are its sessions' principal tags (aws:PrincipalTag/<key>).
+        # A role's tags are its sessions' principal tags (aws:PrincipalTag/<key>); the account
+        # owning the resource is aws:ResourceAccount (IAM user guide, global condition keys).
         context = {"aws:PrincipalArn": principal.arn, "aws:PrincipalAccount": principal.account,
                    "aws:SecureTransport": "true", **{f"aws:PrincipalTag/{k}": v for k, v in principal.tags},
+                   **({"aws:ResourceAccount": owner} if owner else {}),
                    **check.context} if not principal.is_service else dict(check.context)
         decision = evaluate(principal, Request(check.action, check.resource, context, policy, owner))
         with self._lock:
@@ -159,7 +166,7 @@ class Authorizer:
             call = Call(service, _operation(response, service, bucket, key), _params(response, service),
                         region, role_arn.split(":")[4])
             if service == "s3":
-                checks = iam_requests.s3_checks(call, bucket or "", key, kms_key_arn=_object_key(call, bucket, key))
+                checks = iam_requests.s3_checks(call, bucket or "", key, kms_key_arn=_object_key(call, bucket, key, response.headers))
             else:
                 checks = [_with_current_boundary(c) for c in iam_requests.checks_for(call)]
             principal = self.principal(role_arn)
@@ -222,7 +229,45 @@ def _operation(response: Any, service: str, bucket: str | None, key: str | None)
     action = response.querystring.get("Action")
     if action:
         return action[0] if isinstance(action, list) else action
+    rest = _rest_operation(service, response.method, _path(response))
+    if rest:
+        return rest[0]
     raise Unsupported(f"cannot tell the {service} operation of {response.method} {response.uri}")
+
+
+def _path(response: Any) -> str:
+    return urllib.parse.urlparse(response.uri).path
+
+
+@functools.lru_cache(maxsize=None)
+def _rest_routes(service: str) -> list[tuple[str, re.Pattern[str], str]]:
+    """(method, path pattern, operation) of a REST service, from botocore's model: each
+    operation's `http.requestUri` with its {labels} as named groups (`{Name+}` spans slashes)."""
+    model = botocore.session.get_session().get_service_model(service)
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        path = http["requestUri"].split("?", 1)[0]
+        pattern = re.sub(r"\\\{(\w+)(\\\+)?\\\}",
+                         lambda m: f"(?P<{m.group(1)}>{'.+' if m.group(2) else '[^/]+'})", re.escape(path))
+        routes.append((http["method"], re.compile(f"^{pattern}$"), name))
+    # The most specific route first: fewer labels, longer literal text.
+    return sorted(routes, key=lambda r: (r[1].pattern.count("(?P<"), -len(r[1].pattern)))
+
+
+def _rest_operation(service: str, method: str, path: str) -> tuple[str, dict[str, str]] | None:
+    if service in ("s3",) or not _is_rest(service):
+        return None
+    for route_method, pattern, name in _rest_routes(service):
+        match = pattern.match(urllib.parse.unquote(path)) if route_method == method else None
+        if match:
+            return name, match.groupdict()
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _is_rest(service: str) -> bool:
+    return botocore.session.get_session().get_service_model(service).protocol in ("rest-json", "rest-xml")
 
 
 def _s3_operation(method: str, query: dict, has_key: bool, headers: Any) -> str:
@@ -231,6 +276,8 @@ def _s3_operation(method: str, query: dict, has_key: bool, headers: Any) -> str:
         if method in ("GET", "HEAD"):
             return "GetObjectTagging" if "tagging" in query else ("HeadObject" if method == "HEAD" else "GetObject")
         if method == "PUT":
+            if "tagging" in query:
+                return "PutObjectTagging"
             return "UploadPart" if "partNumber" in query else "PutObject"
         if method == "POST":
             return "CreateMultipartUpload" if "uploads" in query else "CompleteMultipartUpload"
@@ -258,12 +305,18 @@ def _s3_operation(method: str, query: dict, has_key: bool, headers: Any) -> str:
 
 def _params(response: Any, service: str) -> dict[str, Any]:
     if service == "s3":
-        return {k: (v[0] if isinstance(v, list) else v) for k, v in response.querystring.items()}
+        params = {k: (v[0] if isinstance(v, list) else v) for k, v in response.querystring.items()}
+        tagging = response.headers.get("x-amz-tagging")  # tags set with PutObject
+        return {**params, "x-amz-tagging": tagging} if tagging else params
     target = response.headers.get("X-Amz-Target") or response.headers.get("x-amz-target")
     if target:
         body = response.body.decode() if isinstance(response.body, bytes) else (response.body or "")
         return json.loads(body) if body else {}
     flat = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in response.querystring.items()}
+    rest = _rest_operation(service, response.method, _path(response))
+    if rest:  # REST: the URI's labels, then the query, then the JSON body
+        body = response.body.decode() if isinstance(response.body, bytes) else (response.body or "")
+        return {**flat, **rest[1], **(json.loads(body) if body.strip().startswith("{") else {})}
     return _unflatten_query(flat)
 
 
@@ -312,7 +365,7 @@ def _bucket_policy(bucket: str) -> tuple[dict | None, str | None]:
     return json.loads(policy), _bucket_owner(bucket)
 
 
-def _object_key(call: Call, bucket: str | None, key: str | None) -> str | None:
+def _object_key(call: Call, bucket: str | None, key: str | None, headers: Any = None) -> str | None:
     """The KMS key S3 uses for this object: the one named in the request, the object's own
     (reads), or the bucket's default encryption (writes)."""
     if not bucket or key is None or call.operation not in ("PutObject", "GetObject", "HeadObject", "UploadPart",
@@ -322,7 +375,10 @@ def _object_key(call: Call, bucket: str | None, key: str | None) -> str | None:
     if found is None:
         return None
     key_id = None
-    if call.operation == "PutObject" or call.operation == "CreateMultipartUpload":
+    named = (headers or {}).get("x-amz-server-side-encryption-aws-kms-key-id")
+    if call.operation in ("PutObject", "CreateMultipartUpload") and named:  # the request's own key
+        key_id = named
+    elif call.operation == "PutObject" or call.operation == "CreateMultipartUpload":
         rules = (found.encryption or {}).get("Rule", {}) if found.encryption else {}
         default = rules.get("ApplyServerSideEncryptionByDefault", {}) if isinstance(rules, dict) else {}
         if default.get("SSEAlgorithm") == "aws:kms":

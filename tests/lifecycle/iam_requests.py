@@ -229,6 +229,7 @@ S3_OBJECT_ACTIONS = {
     "CompleteMultipartUpload": "s3:PutObject",
     "DeleteObject": "s3:DeleteObject",
     "GetObjectTagging": "s3:GetObjectTagging",
+    "PutObjectTagging": "s3:PutObjectTagging",
 }
 
 
@@ -240,6 +241,8 @@ def s3_checks(call: Call, bucket: str, key: str | None, *, kms_key_arn: str | No
         if action == "s3:GetObject" and call.params.get("versionId"):
             action = "s3:GetObjectVersion"
         checks = [Check(action, build_arn(action, "object", call, BucketName=bucket, ObjectName=key))]
+        if action == "s3:PutObject" and call.params.get("x-amz-tagging"):  # S3 API reference, PutObject
+            checks.append(Check("s3:PutObjectTagging", checks[0].resource))
         if kms_key_arn and action in ("s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"):
             kms_action = "kms:GenerateDataKey" if action == "s3:PutObject" else "kms:Decrypt"
             checks.append(Check(kms_action, kms_key_arn, {"kms:ViaService": f"s3.{call.region}.amazonaws.com",
@@ -373,7 +376,7 @@ def _upsert_pipeline(call: Call) -> list[Check]:
             *_pass(p.get("RoleArn"), "sagemaker.amazonaws.com")]
 
 
-@operation("sagemaker", "DescribePipeline", "StartPipelineExecution")
+@operation("sagemaker", "DescribePipeline", "StartPipelineExecution", "DeletePipeline")
 def _pipeline(call: Call) -> list[Check]:
     return _one(f"sagemaker:{call.operation}", _pipeline_arn(call, _name(call.params["PipelineName"])))
 
@@ -535,6 +538,32 @@ def _ecr(call: Call) -> list[Check]:
 @operation("ecr", "GetAuthorizationToken")
 def _ecr_token(call: Call) -> list[Check]:
     return _one("ecr:GetAuthorizationToken", "*")
+
+
+# --- EventBridge Scheduler, SageMaker transform jobs ------------------------------------------
+
+
+def _schedule_arn(call: Call, name: str, group: str | None) -> str:
+    return build_arn("scheduler:CreateSchedule", "schedule", call, GroupName=group or "default", ScheduleName=name)
+
+
+@operation("scheduler", "CreateSchedule", "UpdateSchedule")
+def _upsert_schedule(call: Call) -> list[Check]:
+    p = call.params
+    arn = _schedule_arn(call, p["Name"], p.get("GroupName"))
+    return [Check(f"scheduler:{call.operation}", arn), *_pass(p["Target"].get("RoleArn"), "scheduler.amazonaws.com")]
+
+
+@operation("scheduler", "GetSchedule", "DeleteSchedule")
+def _schedule(call: Call) -> list[Check]:
+    group = call.params.get("GroupName") or call.params.get("groupName")  # a query parameter on the wire
+    return _one(f"scheduler:{call.operation}", _schedule_arn(call, call.params["Name"], group))
+
+
+def transform_checks(call: Call, job_name: str, tags: dict[str, str]) -> list[Check]:
+    """CreateTransformJob: no role is passed (the job runs with the model's role)."""
+    arn = build_arn("sagemaker:CreateTransformJob", "transform-job", call, TransformJobName=job_name)
+    return [Check("sagemaker:CreateTransformJob", arn, _tag_context(tags)), *_tagging("sagemaker:AddTags", arn, tags)]
 
 
 def stack_arn(call: Call, name: str) -> str:

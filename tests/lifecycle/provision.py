@@ -456,6 +456,62 @@ def scaling_policy(ctx: Context, logical_id: str, p: dict) -> dict:
     return {**p, "Arn": arn, "ScalableDimension": dimension}
 
 
+PIPELINE_PROPERTIES = {"PipelineName", "PipelineDisplayName", "PipelineDescription", "PipelineDefinition", "RoleArn",
+                       "Tags"}
+
+
+def _pipeline_args(p: dict) -> dict[str, Any]:
+    definition = p["PipelineDefinition"]
+    if set(definition) != {"PipelineDefinitionBody"}:
+        raise Untranslated(f"AWS::SageMaker::Pipeline: PipelineDefinition {sorted(definition)} (only a body is played)")
+    args: dict[str, Any] = {"PipelineName": p["PipelineName"], "RoleArn": p["RoleArn"],
+                            "PipelineDefinition": definition["PipelineDefinitionBody"]}
+    for key in ("PipelineDisplayName", "PipelineDescription"):
+        if key in p:
+            args[key] = p[key]
+    return args
+
+
+def sagemaker_pipeline(ctx: Context, logical_id: str, p: dict) -> dict:
+    """The AWS::SageMaker::Pipeline handler: CreatePipeline (with its tags), DescribePipeline."""
+    _only(p, PIPELINE_PROPERTIES, "AWS::SageMaker::Pipeline")
+    args = _pipeline_args(p)
+    if p.get("Tags"):
+        args["Tags"] = _tag_list(p["Tags"])
+    sm = ctx.client("sagemaker")
+    sm.create_pipeline(**args)
+    return {**p, "PipelineArn": sm.describe_pipeline(PipelineName=p["PipelineName"])["PipelineArn"]}
+
+
+def update_sagemaker_pipeline(ctx: Context, logical_id: str, old: dict, new: dict) -> dict:
+    _only(new, PIPELINE_PROPERTIES, "AWS::SageMaker::Pipeline")
+    ctx.client("sagemaker").update_pipeline(**_pipeline_args(new))
+    return {**new, "PipelineArn": old["PipelineArn"]}
+
+
+SCHEDULE_PROPERTIES = {"Name", "Description", "ScheduleExpression", "ScheduleExpressionTimezone", "State",
+                       "FlexibleTimeWindow", "Target", "GroupName"}
+
+
+def _schedule_args(p: dict) -> dict[str, Any]:
+    _only(p, SCHEDULE_PROPERTIES, "AWS::Scheduler::Schedule")
+    return {k: v for k, v in p.items() if k in SCHEDULE_PROPERTIES}
+
+
+def scheduler_schedule(ctx: Context, logical_id: str, p: dict) -> dict:
+    """The AWS::Scheduler::Schedule handler: CreateSchedule (iam:PassRole of the target's
+    role to scheduler.amazonaws.com), GetSchedule. Ref is the name, Arn the schedule's."""
+    scheduler = ctx.client("scheduler")
+    arn = scheduler.create_schedule(**_schedule_args(p))["ScheduleArn"]
+    scheduler.get_schedule(Name=p["Name"], GroupName=p.get("GroupName", "default"))
+    return {**p, "Arn": arn}
+
+
+def update_scheduler_schedule(ctx: Context, logical_id: str, old: dict, new: dict) -> dict:
+    ctx.client("scheduler").update_schedule(**_schedule_args(new))
+    return {**new, "Arn": old["Arn"]}
+
+
 Handler = Callable[[Context, str, dict], dict]
 CREATE: dict[str, Handler] = {
     "AWS::SSM::Parameter": ssm_parameter,
@@ -475,6 +531,8 @@ CREATE: dict[str, Handler] = {
     "AWS::SageMaker::Endpoint": sagemaker_endpoint,
     "AWS::ApplicationAutoScaling::ScalableTarget": scalable_target,
     "AWS::ApplicationAutoScaling::ScalingPolicy": scaling_policy,
+    "AWS::SageMaker::Pipeline": sagemaker_pipeline,
+    "AWS::Scheduler::Schedule": scheduler_schedule,
 }
 
 
@@ -495,6 +553,8 @@ def update_endpoint(ctx: Context, logical_id: str, old: dict, new: dict) -> dict
 
 UPDATE: dict[str, Callable[[Context, str, dict, dict], dict]] = {
     "AWS::SageMaker::Endpoint": update_endpoint,
+    "AWS::SageMaker::Pipeline": update_sagemaker_pipeline,
+    "AWS::Scheduler::Schedule": update_scheduler_schedule,
 }
 
 
@@ -532,6 +592,10 @@ DELETE: dict[str, Callable[[Context, dict], None]] = {
     # Removed with the endpoint variant they scale; moto keeps no link to remove.
     "AWS::ApplicationAutoScaling::ScalableTarget": lambda ctx, p: None,
     "AWS::ApplicationAutoScaling::ScalingPolicy": lambda ctx, p: None,
+    "AWS::SageMaker::Pipeline": lambda ctx, p: ctx.client("sagemaker").delete_pipeline(
+        PipelineName=p["PipelineName"], ClientRequestToken=secrets.token_hex(16)),
+    "AWS::Scheduler::Schedule": lambda ctx, p: ctx.client("scheduler").delete_schedule(
+        Name=p["Name"], GroupName=p.get("GroupName", "default")),
 }
 
 

@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from tests.lifecycle import stacks
-from tests.lifecycle.iam_requests import Call, Check, log_checks
+from tests.lifecycle.iam_requests import Call, Check, log_checks, transform_checks
 from tests.lifecycle.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,6 +91,8 @@ def seed_app(source: bytes) -> str | None:
         return "build_app"
     if any(n.startswith("model_deploy/") for n in names):
         return "deploy_app"
+    if any(n.startswith("batch_deploy/") for n in names):
+        return "batch_deploy_app"
     return None
 
 
@@ -307,6 +309,7 @@ class PipelineExecution:
     execution_id: str = field(default_factory=lambda: secrets.token_hex(6))
     outputs: dict[str, Any] = field(default_factory=dict)  # step name -> resolved arguments
     model_package_arn: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)  # StartPipelineExecution's PipelineParameters
 
     def run(self) -> "PipelineExecution":
         admin = self.world.client(self.world.admin(self.account), "sagemaker", self.region)
@@ -345,7 +348,9 @@ class PipelineExecution:
     def _get(self, path: str) -> Any:
         if path.startswith("Parameters."):
             name = path.split(".", 1)[1]
-            return next(p["DefaultValue"] for p in self.definition["Parameters"] if p["Name"] == name)
+            declared = next(p for p in self.definition["Parameters"] if p["Name"] == name)
+            value = self.parameters.get(name, declared.get("DefaultValue"))
+            return int(value) if declared["Type"] == "Integer" else value
         if path == "Execution.PipelineExecutionId":
             return self.execution_id
         if path == "Execution.PipelineName":
@@ -409,12 +414,63 @@ class PipelineExecution:
         self._write(session, artifacts, b"model", output.get("KmsKeyId"))
         self.outputs[step["Name"]] = {**arguments, "ModelArtifacts": artifacts}
 
+    def _transform(self, step: dict) -> None:
+        """CreateTransformJob with the pipeline's role; the job then runs with the model's
+        execution role (CreateModel's ExecutionRoleArn: no role is passed here), reads every
+        input object and writes each one's output, encrypted with TransformOutput.KmsKeyId."""
+        arguments = self._value(step["Arguments"])
+        job = f"pipelines-{self.execution_id}-{step['Name'][:20]}-{secrets.token_hex(4)}".lower()
+        call = Call("sagemaker", "CreateTransformJob", {}, self.region, self.account)
+        self.world.authorizer.check(self.role, transform_checks(call, job, {}),
+                                    f"SageMaker pipeline {self.name} {step['Name']}")
+        admin = self.world.client(self.world.admin(self.account), "sagemaker", self.region)
+        model_role = admin.describe_model(ModelName=arguments["ModelName"])["ExecutionRoleArn"]
+        job_arn = f"arn:aws:sagemaker:{self.region}:{self.account}:transform-job/{job}"
+        session = self.world.as_service(model_role, "sagemaker.amazonaws.com", source_arn=job_arn,
+                                        source_account=self.account, origin="SageMaker transform-job")
+        source = arguments["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+        output = arguments["TransformOutput"]
+        s3 = self.world.client(session, "s3", self.region)
+        bucket, prefix = source.removeprefix("s3://").split("/", 1)
+        # SageMaker writes <input object name>.out under S3OutputPath (CreateTransformJob API reference).
+        for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+            s3.get_object(Bucket=bucket, Key=item["Key"])
+            name = item["Key"].rsplit("/", 1)[-1]
+            self._write(session, f"{output['S3OutputPath'].rstrip('/')}/{name}.out", b"prediction\n",
+                        output.get("KmsKeyId"))
+        self.outputs[step["Name"]] = {**arguments, "TransformJobName": job}
+
     def _registermodel(self, step: dict) -> None:
         arguments = self._value(step["Arguments"])
         arguments.pop("ModelPackageName", None)
         sm = self.world.client(self.session, "sagemaker", self.region)
         self.model_package_arn = sm.create_model_package(**arguments)["ModelPackageArn"]
         self.outputs[step["Name"]] = arguments
+
+
+# --- EventBridge Scheduler ----------------------------------------------------------------------
+
+
+def fire_schedule(world: World, account: str, region: str, name: str, group: str = "default") -> PipelineExecution:
+    """What EventBridge Scheduler does when a schedule with a templated SageMaker target comes
+    due: assume the target's role (aws:SourceArn = the schedule group, aws:SourceAccount; the
+    Scheduler user guide, "Set up the execution role") and call StartPipelineExecution on the
+    target pipeline with its PipelineParameterList. The execution is then played."""
+    scheduler = world.client(world.admin(account), "scheduler", region)
+    schedule = scheduler.get_schedule(Name=name, GroupName=group)
+    if schedule["State"] != "ENABLED":
+        raise stacks.StackFailure(f"schedule {name} is {schedule['State']}: it never fires")
+    target = schedule["Target"]
+    group_arn = f"arn:aws:scheduler:{region}:{account}:schedule-group/{group}"
+    session = world.as_service(target["RoleArn"], "scheduler.amazonaws.com", source_arn=group_arn,
+                               source_account=account, origin=f"EventBridge Scheduler {name}")
+    parameters = target.get("SageMakerPipelineParameters", {}).get("PipelineParameterList", [])
+    pipeline = target["Arn"].split(":pipeline/", 1)[1]
+    world.step(f"EventBridge Scheduler {name} starts SageMaker pipeline {pipeline}")
+    world.client(session, "sagemaker", region).start_pipeline_execution(
+        PipelineName=pipeline, PipelineParameters=parameters)
+    return PipelineExecution(world, pipeline, account, region,
+                             parameters={p["Name"]: p["Value"] for p in parameters}).run()
 
 
 # --- events, in the shape of the services' documented samples -----------------------------------

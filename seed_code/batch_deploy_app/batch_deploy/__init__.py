@@ -1,0 +1,3 @@
+"""Batch-deploy app: CloudFormation for the dev, preprod and prod scheduled batch inference."""
+
+__version__ = "1.0.0"
