@@ -313,3 +313,33 @@ def test_the_seeding_function_accepts_what_the_templates_give_it(provider_type, 
         assert (parsed.repository, parsed.branch) == (f"acme-ml/churn-{kind.lower()}", "main")
     environment = resources_of(template)["GitSeedFunction"]["Properties"]["Environment"]["Variables"]
     assert environment["GIT_SEED_ALLOWED_API_URLS"] == props["ApiUrl"]
+
+
+@pytest.mark.parametrize("role", ["ProductLaunchRole", "S3TemplatesLaunchRole"])
+def test_the_launch_roles_create_the_seeding_function_and_pass_only_the_sets_connection(git_rendered, role):
+    import fnmatch
+
+    from tests.handlers import allowed, handler_permissions, is_iam_action
+
+    template = git_rendered[contracts.dist_service_catalog("first")]
+    statements = _statements(template, role)
+    granted = {a for st in statements for a in st["Action"]}
+    # No VPC, EFS, aliases, versions, layers, code signing, reserved concurrency or key of its own.
+    unused = ("ec2:*", "elasticfilesystem:*", "s3files:*", "kms:*", "lambda:AssociateRuntimeAlias",
+              "lambda:PassCapacityProvider", "lambda:PublishVersion", "lambda:*FunctionScalingConfig",
+              "lambda:PutFunctionRecursionConfig", "lambda:PutRuntimeManagementConfig", "lambda:GetLayerVersion",
+              "lambda:*FunctionConcurrency", "lambda:*CodeSigningConfig")
+    needed = [a for a in handler_permissions("AWS::Lambda::Function")
+              if is_iam_action(a) and not any(fnmatch.fnmatchcase(a, u) for u in unused)]
+    assert [a for a in needed if not allowed(a, granted)] == []
+    assert allowed("lambda:InvokeFunction", granted)  # CloudFormation invokes the custom resource's function
+    passes = [(st["Action"], st["Resource"], st["Condition"]) for st in statements
+              if any(a.endswith(":PassConnection") for a in st["Action"])]
+    assert passes == [
+        (["codeconnections:PassConnection"], [DEV_CONNECTION],
+         {"StringEquals": {"codeconnections:PassedToService": "codepipeline.amazonaws.com"}}),
+        (["codestar-connections:PassConnection"], [DEV_CONNECTION],
+         {"StringEquals": {"codestar-connections:PassedToService": "codepipeline.amazonaws.com"}}),
+    ]
+    functions = {r for st in statements if "lambda:CreateFunction" in st["Action"] for r in st["Resource"]}
+    assert functions == {"arn:aws:lambda:eu-west-1:123456789012:function:mlops-p-*"}

@@ -177,7 +177,28 @@ PASSED_TO_SERVICES = (
 )
 
 
-PLATFORM_PARAMETERS = (f"{contracts.SSM_CODE_PREFIX}*", *(f"{contracts.SSM_ROOT}/{stage}/*" for stage in contracts.STAGES))
+PLATFORM_PARAMETERS = (f"{contracts.SSM_CODE_PREFIX}*", *(f"{contracts.SSM_ROOT}/{stage}/*" for stage in contracts.STAGES),
+                       f"{contracts.SSM_ROOT}/git/*")
+
+# With repositories in a Git provider: the seeding function (AWS::Lambda::Function handler,
+# without the VPC, code-signing, layer and provisioned-capacity features it does not use), its
+# custom resources (CloudFormation invokes the function with the stack's role), and pipelines
+# whose source is the set's connection (CreatePipeline passes it: PassConnection).
+SEEDER_ACTIONS = (
+    "lambda:CreateFunction",
+    "lambda:DeleteFunction",
+    "lambda:GetFunction",
+    "lambda:GetFunctionConfiguration",
+    "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration",
+    "lambda:GetRuntimeManagementConfig",
+    "lambda:GetFunctionRecursionConfig",
+    "lambda:TagResource",
+    "lambda:UntagResource",
+    "lambda:ListTags",
+    "lambda:InvokeFunction",
+)
+PASS_CONNECTION_ACTIONS = ("codeconnections:PassConnection", "codestar-connections:PassConnection")
 
 
 class Provisioner(Enum):
@@ -192,9 +213,10 @@ class Provisioner(Enum):
 
 
 def statements(prefix: str, assets_buckets: list[str], execution_role_parameter: str,
-               provisioner: Provisioner = Provisioner.SERVICE_CATALOG) -> list[Any]:
+               provisioner: Provisioner = Provisioner.SERVICE_CATALOG, connection: str | None = None) -> list[Any]:
     """Every statement of a launch role for app prefix `prefix`: the same resources whichever
-    `provisioner` launches the products, differing only in the stacks it may act on."""
+    `provisioner` launches the products, differing only in the stacks it may act on.
+    `connection`: the set's CodeConnections connection, when repositories live in a Git provider."""
     result = [
         allow(list(actions), [Sub(r.replace("{p}", prefix)) for r in resources])
         for actions, resources in PERMISSIONS.values()
@@ -241,7 +263,8 @@ def statements(prefix: str, assets_buckets: list[str], execution_role_parameter:
             [arn("kms", "key/*", region="*", account="*")],
             condition=Condition(StringLike({"kms:ViaService": "s3.*.amazonaws.com"})),
         ),
-        _pass_project_roles(prefix),
+        _pass_project_roles(prefix, git=connection is not None),
+        *git_statements(prefix, connection),
         deny(
             ["ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"],
             [arn("ssm", f"parameter{name}") for name in (*PLATFORM_PARAMETERS, execution_role_parameter)],
@@ -274,12 +297,25 @@ def _project_roles(prefix: str) -> list[Any]:
     )
 
 
-def _pass_project_roles(prefix: str) -> Any:
+def _pass_project_roles(prefix: str, *, git: bool) -> Any:
+    services = [*PASSED_TO_SERVICES, *(["lambda.amazonaws.com"] if git else [])]
     return allow(
         ["iam:PassRole"],
         [global_arn("iam", f"role/{prefix}-p-*")],
-        condition=Condition(StringEquals({"iam:PassedToService": list(PASSED_TO_SERVICES)})),
+        condition=Condition(StringEquals({"iam:PassedToService": services})),
     )
+
+
+def git_statements(prefix: str, connection: str | None) -> list[Any]:
+    if connection is None:
+        return []
+    return [
+        allow(list(SEEDER_ACTIONS), [arn("lambda", f"function:{contracts.project_roles_pattern(prefix)}")]),
+        # Each service prefix has its own PassedToService key (Service Authorization Reference).
+        *(allow([action], [connection],
+                condition=Condition(StringEquals({f"{action.split(':')[0]}:PassedToService": "codepipeline.amazonaws.com"})))
+          for action in PASS_CONNECTION_ACTIONS),
+    ]
 
 
 __all__ = ["PASSED_TO_SERVICES", "PERMISSIONS", "Provisioner", "statements"]

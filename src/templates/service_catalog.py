@@ -70,7 +70,8 @@ def build(config: PlatformConfig, account_set: AccountSet) -> Template:
             description="Service Catalog launches the SageMaker project templates with this role",
             trust=service_trust(Service.SERVICE_CATALOG),
             statements=launch_role.statements(
-                config.app_prefix, [config.assets_bucket_in(account_set.region)], sc.execution_role_parameter
+                config.app_prefix, [config.assets_bucket_in(account_set.region)], sc.execution_role_parameter,
+                connection=config.connections and config.connections.connection_of(account_set.name),
             ),
             tags=None,
             boundary=Sub(contracts.boundary_arn(contracts.launch_role_boundary_name(config.app_prefix))),
@@ -183,6 +184,7 @@ def add_s3_launch_role(t: Template, config: PlatformConfig, account_set: Account
             statements=launch_role.statements(
                 config.app_prefix, [config.assets_bucket_in(account_set.region)],
                 config.service_catalog.execution_role_parameter, launch_role.Provisioner.SAGEMAKER_S3,
+                connection=config.connections and config.connections.connection_of(account_set.name),
             ),
             tags=None,
             boundary=Sub(contracts.boundary_arn(contracts.launch_role_boundary_name(config.app_prefix))),
