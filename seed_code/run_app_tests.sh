@@ -9,7 +9,8 @@
 # For every app: create seed_code/<app>/.venv (python3 -m venv) if missing,
 # install <app>/requirements-test.txt into it when the requirement files
 # changed (a hash stamp inside the .venv makes the second run skip pip), then
-# run the app's pytest suite from the app directory. Nothing is written into
+# run the app's pytest suite from the app directory; the apps run at once, each reported
+# after the others finish. Nothing is written into
 # the app directories except the .venv (no bytecode, no pytest cache).
 #
 # Exits non-zero if any app's install or tests fail. Prints each suite's
@@ -95,29 +96,48 @@ total_passed=0
 total_failed=0
 failed_apps=()
 start_all=$SECONDS
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
 
-for app in "${APPS[@]}"; do
-    app_dir="$ROOT/$app"
-    echo "===== $app ====="
+run_app() {
+    # One app's install (and, unless --install-only, its suite); output to $work/<app>.log,
+    # the exit status to $work/<app>.rc ("install" when the install failed).
+    local app="$1" app_dir="$ROOT/$1"
     if [ ! -f "$app_dir/requirements-test.txt" ]; then
         echo "[$app] no requirements-test.txt" >&2
-        failed_apps+=("$app")
-        total_failed=$((total_failed + 1))
-        continue
+        echo install >"$work/$app.rc"
+        return
     fi
     if ! ensure_venv "$app"; then
+        echo install >"$work/$app.rc"
+        return
+    fi
+    if [ "$INSTALL_ONLY" -eq 1 ]; then
+        echo 0 >"$work/$app.rc"
+        return
+    fi
+    (cd "$app_dir" && "$app_dir/.venv/bin/python" -m pytest -q -p no:cacheprovider)
+    echo $? >"$work/$app.rc"
+}
+
+# The apps are independent (own directory, own virtualenv): install and test them all at
+# once, then report each in turn.
+for app in "${APPS[@]}"; do
+    run_app "$app" >"$work/$app.log" 2>&1 &
+done
+wait
+
+for app in "${APPS[@]}"; do
+    echo "===== $app ====="
+    cat "$work/$app.log"
+    rc="$(cat "$work/$app.rc" 2>/dev/null || echo crashed)"
+    if [ "$rc" = "install" ] || [ "$rc" = "crashed" ]; then
         failed_apps+=("$app")
         total_failed=$((total_failed + 1))
         continue
     fi
-    if [ "$INSTALL_ONLY" -eq 1 ]; then
-        continue
-    fi
-    out="$(mktemp)"
-    (cd "$app_dir" && "$app_dir/.venv/bin/python" -m pytest -q -p no:cacheprovider) 2>&1 | tee "$out"
-    rc=${PIPESTATUS[0]}
-    summary="$(grep -E '(^|[ =])([0-9]+ [a-z]+|no tests ran).* in [0-9.]+s' "$out" | tail -n 1)"
-    rm -f "$out"
+    [ "$INSTALL_ONLY" -eq 1 ] && continue
+    summary="$(grep -E '(^|[ =])([0-9]+ [a-z]+|no tests ran).* in [0-9.]+s' "$work/$app.log" | tail -n 1)"
     passed="$(count_of passed "$summary")"
     failed="$(count_of failed "$summary")"
     errors="$(count_of 'errors?' "$summary")"

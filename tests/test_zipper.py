@@ -117,3 +117,24 @@ def test_a_seed_app_inside_the_work_tree_takes_only_its_tracked_files(tmp_path):
 def test_archives_are_stored_uncompressed_so_bytes_do_not_depend_on_zlib(tmp_path):
     archive = zipfile.ZipFile(BytesIO(deterministic_zip(_tree(tmp_path / "a"))))
     assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_STORED}
+
+
+def test_a_seed_app_whose_required_file_git_does_not_track_is_refused(tmp_path):
+    """Inside a work tree only tracked files are zipped: an app added but not `git add`ed would
+    seed projects with an empty repository."""
+    import pytest
+
+    from src import contracts
+    from src.package.seed import SeedCodeError, check_seed_apps
+
+    seed = tmp_path / "seed_code"
+    for app, files in contracts.SEED_APP_REQUIRED_FILES.items():
+        for name in files:
+            (seed / app / name).parent.mkdir(parents=True, exist_ok=True)
+            (seed / app / name).write_text("x\n")
+    check_seed_apps(seed)  # outside a work tree the tree is walked: every file counts
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "seed_code/build_app")
+    with pytest.raises(SeedCodeError, match=r"seed_code/deploy_app: buildspec.yml is not tracked by git, so the "
+                                             r"seed zip would not hold it \(git add seed_code/deploy_app\)"):
+        check_seed_apps(seed)
