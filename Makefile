@@ -11,32 +11,41 @@ DEV_STAMP := $(VENV)/.installed-dev
 CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+UV_VERSION := 0.13.9
+UV := $(abspath $(VENV))/bin/uv
+UV_PIP := $(UV) pip install --quiet
+UV_STAMP := $(VENV)/.installed-uv-$(UV_VERSION)
 
 .PHONY: install build check lint test bench package deploy local clean
 
 ## Everything any target needs (test tools, moto, checkov).
 install: $(DEV_STAMP) $(CHECKOV_STAMP)
 
-# Rendering, linting, packaging and deploying: pyproject.toml's base dependencies only.
-$(BASE_STAMP): pyproject.toml
+# pip installs only uv, which installs everything else (seed-app venvs included): the same
+# pins and packages as pip would, in seconds rather than minutes on a clean machine.
+$(UV_STAMP):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+	touch $@
+
+# Rendering, linting, packaging and deploying: pyproject.toml's base dependencies only.
+$(BASE_STAMP): pyproject.toml $(UV_STAMP)
+	$(UV_PIP) --python $(PY) -e .
 	touch $@
 
 # The local emulator: base plus moto[server].
 $(LOCAL_STAMP): $(BASE_STAMP)
-	$(PY) -m pip install --quiet -e ".[local]"
+	$(UV_PIP) --python $(PY) -e ".[local]"
 	touch $@
 
 # The test suite: base plus pytest, moto and the policy analysers.
 $(DEV_STAMP): $(BASE_STAMP)
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(UV_PIP) --python $(PY) -e ".[dev]"
 	touch $@
 
-$(CHECKOV_STAMP):
+$(CHECKOV_STAMP): $(UV_STAMP)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	$(UV_PIP) --python $(CHECKOV_VENV)/bin/python checkov==$(CHECKOV_VERSION)
 	touch $(CHECKOV_STAMP)
 
 ## Render every stack into dist/.
@@ -54,9 +63,9 @@ lint: $(BASE_STAMP)
 ## Full test suite: platform tests (lifecycle included; they run the seed apps from their
 ## virtualenvs, made first), then each seed-code app's own tests. Test files run in parallel.
 test: $(DEV_STAMP) $(CHECKOV_STAMP)
-	bash seed_code/run_app_tests.sh --install-only
+	UV=$(UV) bash seed_code/run_app_tests.sh --install-only
 	$(PY) -m pytest -n auto --dist loadfile
-	bash seed_code/run_app_tests.sh
+	UV=$(UV) bash seed_code/run_app_tests.sh
 
 ## Upload seed code and product templates, write SSM parameters (pipeline account credentials).
 package: $(BASE_STAMP)

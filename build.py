@@ -325,7 +325,8 @@ def package(obj: Context, profile, region, endpoint_url, poll_interval, package_
             assets_stack) -> None:
     """Upload seed code and product templates, then write the SSM parameters.
 
-    Zips each seed_code/ app and this repository (files git tracks) deterministically,
+    Zips each seed_code/ app and this repository (files git tracks; with git.provider
+    codeconnections, the repository seeding function instead of the repository) deterministically,
     deploys the assets stack(s) unless the config names an existing bucket, uploads every
     zip and product template under a content-hash key (skipping objects already there:
     unchanged code uploads 0 bytes) and verifies each upload's SHA-256. Only then writes

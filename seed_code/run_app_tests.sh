@@ -16,12 +16,19 @@
 # Exits non-zero if any app's install or tests fail. Prints each suite's
 # pytest summary line and, last, one total line "N passed, N failed".
 #
-# Environment: PYTHON (default python3) creates the virtualenvs.
+# Environment: PYTHON (default python3) creates the virtualenvs. UV, the path of a uv
+# binary (`make` passes the one in the platform's .venv), installs with uv instead of pip:
+# same pins, same packages, a fraction of the time on a clean machine.
 
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PYTHON="${PYTHON:-python3}"
+UV="${UV:-}"
+if [ -n "$UV" ] && [ ! -x "$UV" ]; then
+    echo "run_app_tests: UV=$UV is not an executable" >&2
+    exit 1
+fi
 export PYTHONDONTWRITEBYTECODE=1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 export SAGEMAKER_SUPPRESS_V2_WARNING=1
@@ -77,8 +84,13 @@ ensure_venv() {
     echo "[$app] installing test dependencies"
     local log
     log="$(mktemp)"
-    if ! (cd "$app_dir" && "$venv/bin/python" -m pip install --quiet -r requirements-test.txt) >"$log" 2>&1; then
-        echo "[$app] pip install failed:" >&2
+    local installer=pip install=("$venv/bin/python" -m pip install --quiet)
+    if [ -n "$UV" ]; then
+        installer=uv
+        install=("$UV" pip install --quiet --python "$venv/bin/python")
+    fi
+    if ! (cd "$app_dir" && "${install[@]}" -r requirements-test.txt) >"$log" 2>&1; then
+        echo "[$app] $installer install failed:" >&2
         grep -v "is ignored: it is neither a file nor a directory" "$log" | tail -n 30 >&2
         rm -f "$log"
         return 1
