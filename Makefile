@@ -13,7 +13,9 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 UV_VERSION := 0.13.9
 UV := $(abspath $(VENV))/bin/uv
-UV_PIP := $(UV) pip install --quiet
+# --compile-bytecode, as pip does: else the seed apps, run with PYTHONDONTWRITEBYTECODE,
+# would compile their imports (the SageMaker SDK) on every run.
+UV_PIP := $(UV) pip install --quiet --compile-bytecode
 UV_STAMP := $(VENV)/.installed-uv-$(UV_VERSION)
 
 .PHONY: install build check lint test bench package deploy local clean

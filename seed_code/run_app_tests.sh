@@ -87,7 +87,7 @@ ensure_venv() {
     local installer=pip install=("$venv/bin/python" -m pip install --quiet)
     if [ -n "$UV" ]; then
         installer=uv
-        install=("$UV" pip install --quiet --python "$venv/bin/python")
+        install=("$UV" pip install --quiet --compile-bytecode --python "$venv/bin/python")
     fi
     if ! (cd "$app_dir" && "${install[@]}" -r requirements-test.txt) >"$log" 2>&1; then
         echo "[$app] $installer install failed:" >&2
