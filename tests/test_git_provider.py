@@ -343,3 +343,7 @@ def test_the_launch_roles_create_the_seeding_function_and_pass_only_the_sets_con
     ]
     functions = {r for st in statements if "lambda:CreateFunction" in st["Action"] for r in st["Resource"]}
     assert functions == {"arn:aws:lambda:eu-west-1:123456789012:function:mlops-p-*"}
+    # CloudFormation resolves the pipelines' {{resolve:ssm:/mlops/git/connection_arn}} as this role
+    # (found by tests/test_lifecycle_git.py).
+    reads = {r for st in statements if "ssm:GetParameter" in st["Action"] for r in st["Resource"]}
+    assert f"arn:aws:ssm:eu-west-1:123456789012:parameter{contracts.SSM_GIT_CONNECTION}" in reads

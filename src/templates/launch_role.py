@@ -311,6 +311,8 @@ def git_statements(prefix: str, connection: str | None) -> list[Any]:
         return []
     return [
         allow(list(SEEDER_ACTIONS), [arn("lambda", f"function:{contracts.project_roles_pattern(prefix)}")]),
+        # CloudFormation resolves the pipelines' {{resolve:ssm:/mlops/git/connection_arn}} with this role.
+        allow(["ssm:GetParameter", "ssm:GetParameters"], [arn("ssm", f"parameter{contracts.SSM_GIT_CONNECTION}")]),
         # Each service prefix has its own PassedToService key (Service Authorization Reference).
         *(allow([action], [connection],
                 condition=Condition(StringEquals({f"{action.split(':')[0]}:PassedToService": "codepipeline.amazonaws.com"})))

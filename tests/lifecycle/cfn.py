@@ -51,6 +51,8 @@ def _pointer_get(props: dict, pointer: str) -> Any:
 
 
 def ref_value(resource_type: str, props: dict) -> Any:
+    if resource_type.startswith("Custom::"):  # a custom resource's Ref is the physical id its answer gave
+        return props["PhysicalResourceId"]
     if resource_type in REF_EXCEPTIONS:
         return props[REF_EXCEPTIONS[resource_type][0]]
     identifiers = schema(resource_type).schema["primaryIdentifier"]
@@ -59,6 +61,10 @@ def ref_value(resource_type: str, props: dict) -> Any:
 
 
 def getatt_value(resource_type: str, props: dict, attribute: str) -> Any:
+    if resource_type.startswith("Custom::"):  # Fn::GetAtt reads the Data of its answer
+        if attribute not in props.get("Data", {}):
+            raise TemplateFault(f"{resource_type} returned no attribute {attribute}")
+        return props["Data"][attribute]
     attributes = dict(schema(resource_type).get_atts)
     if attribute not in attributes:
         raise TemplateFault(f"{resource_type} has no attribute {attribute} (it has: {', '.join(sorted(attributes))})")

@@ -11,7 +11,7 @@ what the call implies besides its own action (documented by each service):
   a service will assume (IAM user guide, "Granting a user permissions to pass a role");
 - tagging on create (`iam:TagRole`, `kms:TagResource`, `ssm:AddTagsToResource`,
   `sagemaker:AddTags`, `ecr:TagResource`, `events:TagResource`, `codepipeline:TagResource`,
-  `codecommit:TagResource`: each service's "tag on create" permission note);
+  `codecommit:TagResource`, `lambda:TagResource`: each service's "tag on create" permission note);
 - S3 calling KMS for SSE-KMS objects with the caller's permissions (`kms:GenerateDataKey` to
   write, `kms:Decrypt` to read, `kms:ViaService` = s3.<region>.amazonaws.com; S3 user guide,
   "Using server-side encryption with AWS KMS keys").
@@ -538,6 +538,45 @@ def _ecr(call: Call) -> list[Check]:
 @operation("ecr", "GetAuthorizationToken")
 def _ecr_token(call: Call) -> list[Check]:
     return _one("ecr:GetAuthorizationToken", "*")
+
+
+# --- Lambda, Secrets Manager ------------------------------------------------------------------
+
+
+def function_arn(call: Call, name: str) -> str:
+    return _arn_in(name, "function", "lambda:CreateFunction", call, FunctionName=name)
+
+
+@operation("lambda", "CreateFunction")
+def _create_function(call: Call) -> list[Check]:
+    p = call.params
+    arn = function_arn(call, p["FunctionName"])
+    tags = _tags(p, "Tags")
+    return [Check("lambda:CreateFunction", arn, _tag_context(tags)), *_tagging("lambda:TagResource", arn, tags),
+            *_pass(p["Role"], "lambda.amazonaws.com")]
+
+
+@operation("lambda", "GetFunction", "DeleteFunction")
+def _function(call: Call) -> list[Check]:
+    return _one(f"lambda:{call.operation}", function_arn(call, call.params["FunctionName"]))
+
+
+def secret_arn(call: Call, secret_id: str) -> str:
+    """A secret's ARN ends in six random characters (Secrets Manager user guide, "Secret
+    ARNs"): a name is looked up in the emulator; an unknown name keeps a placeholder suffix."""
+    if secret_id.startswith("arn:"):
+        return _arn_in(secret_id, "Secret", "secretsmanager:GetSecretValue", call)
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    backend = secretsmanager_backends[call.account][call.region]
+    secret = backend.secrets.get(secret_id)
+    suffixed = secret.arn.rsplit(":", 1)[1] if secret is not None else f"{secret_id}-??????"
+    return build_arn("secretsmanager:GetSecretValue", "Secret", call, SecretId=suffixed)
+
+
+@operation("secretsmanager", "GetSecretValue", "DescribeSecret")
+def _secret(call: Call) -> list[Check]:
+    return _one(f"secretsmanager:{call.operation}", secret_arn(call, call.params["SecretId"]))
 
 
 # --- EventBridge Scheduler, SageMaker transform jobs ------------------------------------------

@@ -27,8 +27,9 @@ from click.testing import CliRunner
 
 import build
 from src import contracts
+from src.config import load_config
 from tests.emulator import ENV
-from tests.lifecycle import cfn, emulator_fixes, provision, services
+from tests.lifecycle import cfn, connections, emulator_fixes, provision, services
 from tests.lifecycle.authorizer import Authorizer
 from tests.lifecycle.stacks import Stack
 from tests.lifecycle.world import World, role_arn
@@ -37,6 +38,7 @@ PREFIX = "mlops"
 REGION = "eu-west-1"
 PIPELINE, DEV, PREPROD, PROD = "123456789012", "210987654321", "310987654321", "410987654321"
 SET = "first"
+GIT_TOKEN = "ghp-lifecycle-0d9c8b7a6f5e"  # the token the platform team stores for seeding
 
 
 def config_data(**overrides) -> dict:
@@ -110,6 +112,8 @@ class Platform:
             ssm = self.world.client(self.world.admin(s["dev_account"]), "ssm", s["region"])
             ssm.put_parameter(Name="/mlops/role/lead", Value=role_arn(s["dev_account"], "studio-lead"), Type="String",
                               Overwrite=True)
+        if self.world.git is not None:
+            self.connect_git_provider()
         targets = [a for s in self.config["account_sets"] for a in (s["dev_account"], s["preprod_account"], s["prod_account"])]
         for account in dict.fromkeys([*targets, *extra_bootstrapped]):
             self.cli("deploy", "--yes", "--bootstrap", "--stack", "bootstrap", account=account)
@@ -118,6 +122,19 @@ class Platform:
         self.cli("deploy", "--yes", account=pipeline)
         for account in dict.fromkeys([*self.accounts(), *extra_bootstrapped]):
             self.record_bucket_policies(account)
+
+    def connect_git_provider(self) -> None:
+        """The platform team's steps for a Git provider (README): a connection authorised on
+        the owner in the pipeline account and each DEV account (CodeConnections is not in the
+        emulator: the world keeps them), and the seeding token's secret in each DEV account."""
+        settings = load_config(self.config_path).connections
+        owner, provider_type = settings.owner, settings.provider_type.value
+        self.world.connections[settings.connection_arn] = (provider_type, owner)
+        self.world.git_routes[settings.api_url] = self.world.git.api_url(provider_type)
+        for s in self.config["account_sets"]:
+            self.world.connections[settings.connection_of(s["name"])] = (provider_type, owner)
+            secrets = self.world.client(self.world.admin(s["dev_account"]), "secretsmanager", s["region"])
+            secrets.create_secret(Name=settings.token_secret, SecretString=GIT_TOKEN)
 
     def record_bucket_policies(self, account: str) -> None:
         """The emulator's CloudFormation skips AWS::S3::BucketPolicy: resolve each platform
@@ -197,6 +214,14 @@ class Platform:
         event = services.codecommit_push(repo["Arn"], repo["RepositoryId"], "main", "0" * 40, created)
         return services.deliver(self.world, event, project.dev_account, REGION)
 
+    def push_to_provider(self, project: Project, repository: str, files: dict[str, bytes], *,
+                         branch: str = "main") -> list[str]:
+        """A data scientist pushes a commit changing `files` to `repository` (owner/name) in the
+        Git provider; returns the pipelines its triggers start."""
+        settings = load_config(self.config_path).connections
+        self.world.git.repo(settings.provider_type.value, repository).commit_files(branch, files)
+        return connections.push(self.world, settings.connection_of(project.set_name), repository, branch, sorted(files))
+
     def run_pipeline(self, project: Project, name: str, *, until: str | None = None) -> services.PipelineRun:
         return services.PipelineRun(self.world, name, project.dev_account, REGION).run(until=until)
 
@@ -245,7 +270,7 @@ def _adopted(template: dict, physical: dict[str, str], account: str) -> dict[str
 
 @contextlib.contextmanager
 def deployed_platform(server: str, directory: Path, config: dict | None = None,
-                      extra_bootstrapped: tuple[str, ...] = ()) -> Iterator[Platform]:
+                      extra_bootstrapped: tuple[str, ...] = (), git: object = None) -> Iterator[Platform]:
     """A freshly reset emulator with the platform deployed, every lifecycle request checked."""
     import urllib.request
 
@@ -257,17 +282,20 @@ def deployed_platform(server: str, directory: Path, config: dict | None = None,
         data = config or config_data()
         path = directory / "platform.yaml"
         path.write_text(yaml.safe_dump(data))
-        platform = Platform(World(server, authorizer, REGION), data, path, directory / "package")
+        platform = Platform(World(server, authorizer, REGION, git=git), data, path, directory / "package")
         platform.set_up(extra_bootstrapped)
         yield platform
 
 
-def module_world(server: str, tmp_path_factory, name: str, config: dict | None = None) -> Iterator[Platform]:
+def module_world(server: str, tmp_path_factory, name: str, config: dict | None = None,
+                 git: object = None) -> Iterator[Platform]:
     """Body of a test module's `platform` fixture: a deployed platform for the module, whose
-    figures are recorded when the module is done; no request may have gone unmodelled."""
+    figures are recorded when the module is done; no request may have gone unmodelled. `git`
+    is the Git provider (a running tests/fake_git_provider.FakeGitProvider) of a
+    codeconnections config."""
     from tests.lifecycle import figures
 
-    with deployed_platform(server, tmp_path_factory.mktemp(name), config) as platform:
+    with deployed_platform(server, tmp_path_factory.mktemp(name), config, git=git) as platform:
         yield platform
         figures.write(name, platform.world)
         assert platform.world.authorizer.problems == []

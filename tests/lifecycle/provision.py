@@ -12,6 +12,7 @@ Emulator gaps, worked around here and nowhere else:
   endpoint's configuration is switched in moto's backend).
 - CodeCommit: no CreateCommit in moto. The seed zip is read from S3 with the acting role, as
   CloudFormation reads it, and kept as the repository's first commit.
+- Lambda (functions and the custom resources they back): tests/lifecycle/functions.py.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from tests.lifecycle import functions
 from tests.lifecycle.iam_requests import Call, Check, build_arn, checks_for
 
 ECR_PULL = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
@@ -275,6 +277,27 @@ def _store(store: dict) -> dict:
     return out
 
 
+def _camel(key: str) -> str:
+    return key[0].lower() + key[1:]
+
+
+def _git_filter(f: dict) -> dict:
+    _only(f, {"Branches", "FilePaths", "Tags", "Events"}, "AWS::CodePipeline::Pipeline trigger filter")
+    return {_camel(k): v if k == "Events" else {_camel(c): patterns for c, patterns in v.items()}
+            for k, v in f.items()}
+
+
+def _trigger(t: dict) -> dict:
+    _only(t, {"ProviderType", "GitConfiguration"}, "AWS::CodePipeline::Pipeline trigger")
+    git = t["GitConfiguration"]
+    _only(git, {"SourceActionName", "Push", "PullRequest"}, "AWS::CodePipeline::Pipeline GitConfiguration")
+    out: dict[str, Any] = {"sourceActionName": git["SourceActionName"]}
+    for key in ("Push", "PullRequest"):
+        if key in git:
+            out[_camel(key)] = [_git_filter(f) for f in git[key]]
+    return {"providerType": t["ProviderType"], "gitConfiguration": out}
+
+
 def codepipeline_pipeline(ctx: Context, logical_id: str, p: dict) -> dict:
     _only(p, {"Name", "RoleArn", "ArtifactStore", "ArtifactStores", "Stages", "PipelineType", "ExecutionMode",
               "RestartExecutionOnUpdate", "Tags", "Triggers"}, "AWS::CodePipeline::Pipeline")
@@ -291,7 +314,7 @@ def codepipeline_pipeline(ctx: Context, logical_id: str, p: dict) -> dict:
         if key in p:
             pipeline[key[0].lower() + key[1:]] = p[key]
     if "Triggers" in p:
-        raise Untranslated("AWS::CodePipeline::Pipeline: Triggers")
+        pipeline["triggers"] = [_trigger(t) for t in p["Triggers"]]
     args: dict[str, Any] = {"pipeline": pipeline}
     if p.get("Tags"):
         args["tags"] = [{"key": t["Key"], "value": t["Value"]} for t in p["Tags"]]
@@ -533,6 +556,8 @@ CREATE: dict[str, Handler] = {
     "AWS::ApplicationAutoScaling::ScalingPolicy": scaling_policy,
     "AWS::SageMaker::Pipeline": sagemaker_pipeline,
     "AWS::Scheduler::Schedule": scheduler_schedule,
+    "AWS::Lambda::Function": functions.lambda_function,
+    "Custom::GitSeed": functions.git_seed,
 }
 
 
@@ -596,6 +621,8 @@ DELETE: dict[str, Callable[[Context, dict], None]] = {
         PipelineName=p["PipelineName"], ClientRequestToken=secrets.token_hex(16)),
     "AWS::Scheduler::Schedule": lambda ctx, p: ctx.client("scheduler").delete_schedule(
         Name=p["Name"], GroupName=p.get("GroupName", "default")),
+    "AWS::Lambda::Function": functions.delete_lambda_function,
+    "Custom::GitSeed": functions.delete_git_seed,
 }
 
 

@@ -10,7 +10,8 @@ the emulator holds (projects, pipelines and rules as created, not as rendered).
   `make test` on their own.
 - CodePipeline assumes its role, runs the stages in order (manual approvals are approved),
   writes source artifacts to its artifact store, starts CodeBuild actions, and for
-  CloudFormation actions assumes the action's RoleArn and hands over to stacks.py.
+  CloudFormation actions assumes the action's RoleArn and hands over to stacks.py; a
+  CodeStarSourceConnection source reads the Git provider through connections.py.
 - EventBridge matches an event against every rule of the account with TestEventPattern,
   assumes each matching target's RoleArn (aws:SourceArn = the rule ARN; EventBridge user
   guide, "Cross-service confused deputy prevention") and starts the target pipeline.
@@ -34,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from tests.lifecycle import stacks
+from tests.lifecycle import connections, stacks
 from tests.lifecycle.iam_requests import Call, Check, log_checks, transform_checks
 from tests.lifecycle.world import World
 
@@ -211,6 +212,8 @@ class PipelineRun:
         config = action.get("configuration", {})
         if provider == "CodeCommit":
             return self._codecommit_source(action, config)
+        if provider == "CodeStarSourceConnection":
+            return self._connection_source(action, config)
         if provider == "CodeBuild":
             return self._codebuild(action, config)
         if provider == "CloudFormation":
@@ -232,6 +235,13 @@ class PipelineRun:
         self._put_artifact(self.session, action["outputArtifacts"][0]["name"], content,
                            self.store.get("encryptionKey", {}).get("id"))
         return repo["Arn"]
+
+    def _connection_source(self, action: dict, config: dict) -> str:
+        self.commit, content = connections.read_source(self.world, self.pipeline["roleArn"], self.account, self.region,
+                                                       config, f"CodePipeline {self.name} source")
+        self._put_artifact(self.session, action["outputArtifacts"][0]["name"], content,
+                           self.store.get("encryptionKey", {}).get("id"))
+        return self.commit
 
     def _codebuild(self, action: dict, config: dict) -> Build:
         project_name = config["ProjectName"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import boto3
 
@@ -31,6 +32,13 @@ class World:
     cloudformation: CloudFormation = field(default_factory=CloudFormation)
     repositories: dict[str, dict[str, bytes]] = field(default_factory=dict)
     steps: list[str] = field(default_factory=list)  # what the lifecycle played, in order
+    # A Git provider (tests/fake_git_provider.py) and what the platform team set up with it:
+    # connection ARN -> (provider type, owner the connection's app is installed on), and
+    # public API URL -> the fake's URL for it (the provider's host "resolves" to the fake).
+    git: Any = None
+    connections: dict[str, tuple[str, str]] = field(default_factory=dict)
+    git_routes: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, dict] = field(default_factory=dict)  # Lambda function ARN -> its code and configuration
     _admins: dict[str, boto3.Session] = field(default_factory=dict)
 
     def step(self, name: str) -> None:
