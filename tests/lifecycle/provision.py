@@ -252,12 +252,17 @@ def codebuild_project(ctx: Context, logical_id: str, p: dict) -> dict:
     return {**p, "Name": project["name"], "Arn": project["arn"], "Id": project["arn"]}
 
 
+def _camel(key: str) -> str:
+    """CloudFormation's property name as the service API spells the member (ActionTypeId -> actionTypeId)."""
+    return key[0].lower() + key[1:]
+
+
 def _action(a: dict) -> dict:
     _only(a, {"Name", "ActionTypeId", "Configuration", "InputArtifacts", "OutputArtifacts", "RoleArn", "Region",
               "RunOrder", "Namespace"}, "AWS::CodePipeline::Pipeline action")
     out: dict[str, Any] = {
         "name": a["Name"],
-        "actionTypeId": {k[0].lower() + k[1:]: v for k, v in a["ActionTypeId"].items()},
+        "actionTypeId": {_camel(k): v for k, v in a["ActionTypeId"].items()},
         "runOrder": int(a.get("RunOrder", 1)),
         # The action configuration is a map of strings (CodePipeline API reference, ActionDeclaration).
         "configuration": {k: v if isinstance(v, str) else json.dumps(v) for k, v in a.get("Configuration", {}).items()},
@@ -266,7 +271,7 @@ def _action(a: dict) -> dict:
     }
     for key in ("RoleArn", "Region", "Namespace"):
         if key in a:
-            out[key[0].lower() + key[1:]] = a[key]
+            out[_camel(key)] = a[key]
     return out
 
 
@@ -275,10 +280,6 @@ def _store(store: dict) -> dict:
     if "EncryptionKey" in store:
         out["encryptionKey"] = {"id": store["EncryptionKey"]["Id"], "type": store["EncryptionKey"]["Type"]}
     return out
-
-
-def _camel(key: str) -> str:
-    return key[0].lower() + key[1:]
 
 
 def _git_filter(f: dict) -> dict:
@@ -312,7 +313,7 @@ def codepipeline_pipeline(ctx: Context, logical_id: str, p: dict) -> dict:
         pipeline["artifactStores"] = {s["Region"]: _store(s["ArtifactStore"]) for s in p["ArtifactStores"]}
     for key in ("PipelineType", "ExecutionMode"):
         if key in p:
-            pipeline[key[0].lower() + key[1:]] = p[key]
+            pipeline[_camel(key)] = p[key]
     if "Triggers" in p:
         pipeline["triggers"] = [_trigger(t) for t in p["Triggers"]]
     args: dict[str, Any] = {"pipeline": pipeline}
